@@ -1,0 +1,105 @@
+"""CNN-Vis3D (the paper's Fig. 5 net): a conv trunk, a k-D feature layer, then a head.
+
+Trunk: conv 32-32-pool-64-64-pool-128-128 (3x3, BN, ReLU), Linear(6272, 256) + ReLU.
+Heads (`Vis3DConfig.head`):
+- `original2d`, `original3d`: Linear(256, k) features, Linear(k, 10) with bias;
+- `projected`: Linear(256, 3), L2-normalised onto the unit sphere, Linear(3, 10);
+- `spherized`: Linear(256, 2) pre-activations (batch-normalised by default) -> the 3-D
+  sphere of radius r -> bias-free Linear(3, 10);
+- `spherenet-{linear,cosine,sigmoid}`: SphereNet operators on 3-D features (x, w normalised);
+- `wsoftmax-{linear,cosine,sigmoid}`: their W-Softmax forms (w normalised only).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from sph_viz.layers import Spherization
+from sph_viz.projections import OPERATORS, SphereNetLinear
+
+HEADS = (
+    "original2d",
+    "original3d",
+    "projected",
+    "spherized",
+    *(f"spherenet-{op}" for op in OPERATORS),
+    *(f"wsoftmax-{op}" for op in OPERATORS),
+)
+
+
+@dataclass(frozen=True)
+class Vis3DConfig:
+    head: str = "spherized"  # one of HEADS
+    n_classes: int = 10
+    radius: float = 5.0  # spherized: sphere radius r (the paper uses 1; 5 learns faster)
+    scale: float = 1.0  # spherized: initial alpha
+    delta: float = 1e-6  # spherized: lower bound of prod sin(phi)
+    normalize_preact: bool = True  # spherized: BatchNorm1d on the 2-D pre-activations
+
+    def __post_init__(self) -> None:
+        if self.head not in HEADS:
+            raise ValueError(f"head must be one of {', '.join(HEADS)}. Got {self.head!r} instead.")
+
+
+def _conv_block(c_in: int, c_out: int) -> list[nn.Module]:
+    return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU()]
+
+
+def make_trunk() -> nn.Sequential:
+    """(B, 1, 28, 28) -> (B, 256)."""
+    return nn.Sequential(
+        *_conv_block(1, 32),
+        *_conv_block(32, 32),
+        nn.MaxPool2d(2),  # (B, 32, 14, 14)
+        *_conv_block(32, 64),
+        *_conv_block(64, 64),
+        nn.MaxPool2d(2),  # (B, 64, 7, 7)
+        *_conv_block(64, 128),
+        *_conv_block(128, 128),  # (B, 128, 7, 7)
+        nn.Flatten(),
+        nn.Linear(6272, 256),
+        nn.ReLU(),
+    )
+
+
+class L2Normalize(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.normalize(x, dim=-1, eps=1e-12)
+
+
+def _make_head(cfg: Vis3DConfig) -> tuple[nn.Module, nn.Module]:
+    """(feature layer 256 -> k, classifier k -> n_classes) for the configured head."""
+    head, n = cfg.head, cfg.n_classes
+    if head.startswith("original"):
+        k = int(head[-2])
+        return nn.Linear(256, k), nn.Linear(k, n)
+    if head == "projected":
+        return nn.Sequential(nn.Linear(256, 3), L2Normalize()), nn.Linear(3, n)
+    if head == "spherized":
+        preact = [nn.Linear(256, 2)] + ([nn.BatchNorm1d(2)] if cfg.normalize_preact else [])
+        sphere = Spherization(2, delta=cfg.delta, scale=cfg.scale, radius=cfg.radius)
+        return nn.Sequential(*preact, sphere), nn.Linear(3, n, bias=False)
+    form, operator = head.split("-")
+    if form == "spherenet":
+        return nn.Sequential(nn.Linear(256, 3), L2Normalize()), SphereNetLinear(3, n, operator)
+    return nn.Linear(256, 3), SphereNetLinear(3, n, operator, normalize_input=False)
+
+
+class CNNVis3D(nn.Module):
+    """MNIST net with a 2-D or 3-D representation: (B, 1, 28, 28) -> (B, n_classes)."""
+
+    def __init__(self, config: Vis3DConfig = Vis3DConfig()) -> None:
+        super().__init__()
+        self.config = config
+        self.trunk = make_trunk()
+        self.feature, self.classifier = _make_head(config)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The representation the paper draws: (B, 1, 28, 28) -> (B, k), k = 2 or 3."""
+        return self.feature(self.trunk(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x))

@@ -1,0 +1,214 @@
+"""Figures of the 2-D toy task (the paper's Fig. 3). Pure: arrays in, go.Figure out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from sph_viz.geometry import (
+    Box,
+    DecisionGrid,
+    compute_crossing,
+    compute_line_segment,
+    decision_boundary,
+)
+
+CLASS_COLORS = ("#1f77b4", "#ff7f0e")  # class 0 near (0,0), class 1 near (1,1)
+LINE_COLORS = {"w1": "#1f77b4", "w2": "#ff7f0e", "D12": "#2ca02c"}
+LINE_NAMES = {"w1": "w₁·h + b₁ = 0", "w2": "w₂·h + b₂ = 0", "D12": "D₁₂ (decision boundary)"}
+FONT = {"size": 15}
+
+
+def representation_box(features: np.ndarray, radius: float | None) -> Box:
+    """A square view holding the features (and the whole circle when there is one)."""
+    if radius is not None:
+        m = 1.25 * radius
+        return (-m, m, -m, m)
+    lo, hi = features.min(0), features.max(0)
+    centre, half = (lo + hi) / 2, max(0.6, 0.75 * float((hi - lo).max()))
+    return (centre[0] - half, centre[0] + half, centre[1] - half, centre[1] + half)
+
+
+def _points(x: np.ndarray, labels: np.ndarray, predictions: np.ndarray | None, size: int = 9):
+    traces = []
+    for c in (0, 1):
+        m = labels == c
+        idx = np.flatnonzero(m)
+        pred = predictions[m] if predictions is not None else labels[m]
+        traces.append(
+            go.Scatter(
+                x=x[m, 0],
+                y=x[m, 1],
+                mode="markers",
+                name=f"class {c}",
+                marker={
+                    "color": CLASS_COLORS[c],
+                    "size": size,
+                    "line": {"width": 1, "color": "white"},
+                },
+                customdata=np.stack([idx, pred], 1),
+                hovertemplate="sample %{customdata[0]}<br>label "
+                + str(c)
+                + "<br>predicted %{customdata[1]}<br>(%{x:.3f}, %{y:.3f})<extra></extra>",
+            )
+        )
+    return traces
+
+
+def make_representation_figure(
+    features: np.ndarray,
+    labels: np.ndarray,
+    weight: np.ndarray,
+    bias: np.ndarray | None,
+    *,
+    radius: float | None = None,
+    predictions: np.ndarray | None = None,
+    title: str = "",
+    box: Box | None = None,
+) -> go.Figure:
+    """Representations h (N, 2) with hyperplanes w_i.h + b_i = 0, D_12 and their crossing.
+
+    `radius` draws the circle the spherized net lives on; the hyperplanes of a bias-free
+    classifier (bias None) all pass through the origin.
+    """
+    box = box or representation_box(features, radius)
+    fig = go.Figure()
+    if radius is not None:
+        t = np.linspace(0, 2 * np.pi, 200)
+        fig.add_trace(
+            go.Scatter(
+                x=radius * np.cos(t),
+                y=radius * np.sin(t),
+                mode="lines",
+                name=f"circle r={radius:g}",
+                line={"color": "rgba(0,0,0,0.25)", "dash": "dot"},
+                hoverinfo="skip",
+            )
+        )
+    lines = [(f"w{i + 1}", weight[i], 0.0 if bias is None else float(bias[i])) for i in range(2)]
+    lines.append(("D12", *decision_boundary(weight, bias)))
+    for name, w, b in lines:
+        seg = compute_line_segment(w, b, box)
+        if seg is None:
+            continue
+        label = (
+            LINE_NAMES[name]
+            if bias is not None
+            else LINE_NAMES[name].replace(" + b₁", "").replace(" + b₂", "")
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=seg[:, 0],
+                y=seg[:, 1],
+                mode="lines",
+                name=label,
+                hoverinfo="name",
+                line={
+                    "color": LINE_COLORS[name],
+                    "width": 3 if name == "D12" else 2,
+                    "dash": "solid" if name == "D12" else "dash",
+                },
+            )
+        )
+    for trace in _points(features, labels, predictions):
+        fig.add_trace(trace)
+    crossing = compute_crossing(weight, bias)
+    if crossing is not None and box[0] <= crossing[0] <= box[1] and box[2] <= crossing[1] <= box[3]:
+        fig.add_trace(
+            go.Scatter(
+                x=[crossing[0]],
+                y=[crossing[1]],
+                mode="markers",
+                name="hyperplanes cross",
+                marker={"symbol": "x", "size": 14, "color": "black"},
+                hovertemplate="hyperplanes cross at (%{x:.3f}, %{y:.3f})<extra></extra>",
+            )
+        )
+    fig.update_layout(title=title, font=FONT, legend={"orientation": "h", "y": -0.15})
+    fig.update_xaxes(range=list(box[:2]), title="h₁", zeroline=True, constrain="domain")
+    fig.update_yaxes(
+        range=list(box[2:]),
+        title="h₂",
+        scaleanchor="x",
+        scaleratio=1,
+        zeroline=True,
+        constrain="domain",
+    )
+    return fig
+
+
+def make_input_plane_figure(
+    x: np.ndarray, labels: np.ndarray, grid: DecisionGrid, *, title: str = ""
+) -> go.Figure:
+    """Input plane: P(class 1) as a heatmap, the 0.5 contour, and the data points."""
+    fig = go.Figure(
+        go.Heatmap(
+            x=grid.xs,
+            y=grid.ys,
+            z=grid.prob,
+            zmin=0,
+            zmax=1,
+            name="P(class 1)",
+            colorscale=[[0, "#c6dbef"], [0.5, "#ffffff"], [1, "#fdd0a2"]],
+            colorbar={"title": "P(class 1)"},
+            hovertemplate="x=(%{x:.2f}, %{y:.2f})<br>P(class 1)=%{z:.3f}<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Contour(
+            x=grid.xs,
+            y=grid.ys,
+            z=grid.prob,
+            showscale=False,
+            contours_coloring="none",
+            contours={"start": 0.5, "end": 0.5, "size": 1},
+            line={"color": "#2ca02c", "width": 3},
+            name="decision boundary",
+            hoverinfo="skip",
+        )
+    )
+    for trace in _points(x, labels, None, size=7):
+        fig.add_trace(trace)
+    fig.update_layout(title=title, font=FONT, legend={"orientation": "h", "y": -0.15})
+    fig.update_xaxes(title="x₁", range=[grid.xs[0], grid.xs[-1]])
+    fig.update_yaxes(title="x₂", scaleanchor="x", scaleratio=1, range=[grid.ys[0], grid.ys[-1]])
+    return fig
+
+
+def make_curves_figure(histories: dict[str, Sequence[dict]]) -> go.Figure:
+    """Training loss and accuracy per epoch, one line per model."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("loss", "accuracy"))
+    palette = ("#444444", "#d62728", "#9467bd", "#8c564b")
+    for k, (name, history) in enumerate(histories.items()):
+        epochs = [h["epoch"] for h in history]
+        color = palette[k % len(palette)]
+        fig.add_trace(
+            go.Scatter(
+                x=epochs,
+                y=[h["loss"] for h in history],
+                name=name,
+                legendgroup=name,
+                line={"color": color},
+            ),
+            row=1,
+            col=1,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=epochs,
+                y=[h["accuracy"] for h in history],
+                name=name,
+                legendgroup=name,
+                showlegend=False,
+                line={"color": color},
+            ),
+            row=1,
+            col=2,
+        )
+    fig.update_xaxes(title="epoch")
+    fig.update_yaxes(range=[0, 1.02], row=1, col=2)
+    fig.update_layout(font=FONT, height=320, margin={"t": 40, "b": 40})
+    return fig

@@ -1,0 +1,111 @@
+"""Plane and sphere geometry the figures draw: hyperplanes, their crossing, decision grids."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from sklearn.model_selection import train_test_split
+from torch import nn
+
+Box = tuple[float, float, float, float]  # x0, x1, y0, y1
+
+
+def compute_line_segment(w: np.ndarray, b: float, box: Box) -> np.ndarray | None:
+    """The part of the line w.x + b = 0 inside box, as (2, 2) endpoints; None if it misses."""
+    w = np.asarray(w, dtype=np.float64)
+    x0, x1, y0, y1 = box
+    if np.allclose(w, 0):
+        return None
+    points = []
+    if abs(w[1]) > 1e-12:  # crossings with the vertical edges x = x0, x = x1
+        points += [(x, -(b + w[0] * x) / w[1]) for x in (x0, x1)]
+    if abs(w[0]) > 1e-12:  # crossings with the horizontal edges y = y0, y = y1
+        points += [(-(b + w[1] * y) / w[0], y) for y in (y0, y1)]
+    eps = 1e-9 * max(x1 - x0, y1 - y0)
+    inside = [p for p in points if x0 - eps <= p[0] <= x1 + eps and y0 - eps <= p[1] <= y1 + eps]
+    if len(inside) < 2:
+        return None
+    inside = np.array(inside)
+    # the two crossings farthest apart (a corner can appear twice)
+    d = np.linalg.norm(inside[:, None] - inside[None], axis=-1)
+    i, j = np.unravel_index(np.argmax(d), d.shape)
+    return None if d[i, j] <= eps else inside[[i, j]]
+
+
+def compute_crossing(weight: np.ndarray, bias: np.ndarray | None) -> np.ndarray | None:
+    """Where w_1.x + b_1 = 0 and w_2.x + b_2 = 0 meet: (2,), or None if parallel."""
+    weight = np.asarray(weight, dtype=np.float64)
+    bias = np.zeros(2) if bias is None else np.asarray(bias, dtype=np.float64)
+    if abs(np.linalg.det(weight)) < 1e-12:
+        return None
+    return np.linalg.solve(weight, -bias)
+
+
+def decision_boundary(weight: np.ndarray, bias: np.ndarray | None) -> tuple[np.ndarray, float]:
+    """D_12: (w_1 - w_2).x + (b_1 - b_2) = 0, as (w, b)."""
+    weight = np.asarray(weight, dtype=np.float64)
+    b = 0.0 if bias is None else float(bias[0] - bias[1])
+    return weight[0] - weight[1], b
+
+
+@dataclass
+class DecisionGrid:
+    xs: np.ndarray  # (W,)
+    ys: np.ndarray  # (H,)
+    prob: np.ndarray  # (H, W): P(class 1)
+
+
+@torch.no_grad()
+def compute_decision_grid(model: nn.Module, box: Box, resolution: int = 120) -> DecisionGrid:
+    """P(class 1) of a 2-class model on a resolution x resolution grid over box."""
+    xs = np.linspace(box[0], box[1], resolution)
+    ys = np.linspace(box[2], box[3], resolution)
+    gx, gy = np.meshgrid(xs, ys)
+    pts = torch.tensor(np.stack([gx.ravel(), gy.ravel()], 1), dtype=torch.float32)
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    prob = torch.softmax(model(pts.to(device)), dim=1)[:, 1].cpu().numpy()
+    model.train(was_training)
+    return DecisionGrid(xs, ys, prob.reshape(resolution, resolution))
+
+
+def compute_sphere_angles(points: np.ndarray) -> np.ndarray:
+    """Hyperspherical angles of points (N, d) -> (N, d-1) radians.
+
+    phi_k = atan2(||x_{k+1:}||, x_k), the inverse of the spherical-to-Cartesian map.
+    """
+    points = np.asarray(points, dtype=np.float64)
+    tail = np.sqrt(np.cumsum((points**2)[:, ::-1], axis=1)[:, ::-1])
+    return np.arctan2(tail[:, 1:], points[:, :-1])
+
+
+def compute_sphere_wireframe(radius: float, n_lines: int = 12, n_points: int = 60) -> np.ndarray:
+    """Latitude and longitude circles as one (M, 3) polyline with NaN breaks."""
+    t = np.linspace(0, 2 * np.pi, n_points)
+    lines = []
+    for lat in np.linspace(-np.pi / 2, np.pi / 2, n_lines // 2 + 1)[1:-1]:
+        lines.append(
+            np.stack(
+                [np.cos(lat) * np.cos(t), np.cos(lat) * np.sin(t), np.full_like(t, np.sin(lat))], 1
+            )
+        )
+    for lon in np.linspace(0, np.pi, n_lines // 2, endpoint=False):
+        lines.append(np.stack([np.cos(t) * np.cos(lon), np.cos(t) * np.sin(lon), np.sin(t)], 1))
+    nan = np.full((1, 3), np.nan)
+    return radius * np.concatenate([np.concatenate([line, nan]) for line in lines])
+
+
+def stratified_subsample(labels: np.ndarray, cap: int, seed: int = 0) -> np.ndarray:
+    """At most `cap` sorted indices, every class kept in proportion (all of them if N <= cap)."""
+    labels = np.asarray(labels)
+    if len(labels) <= cap:
+        return np.arange(len(labels))
+    _, counts = np.unique(labels, return_counts=True)
+    stratify = labels if counts.min() >= 2 else None  # a class of one cannot be split
+    idx, _ = train_test_split(
+        np.arange(len(labels)), train_size=cap, stratify=stratify, random_state=seed
+    )
+    return np.sort(idx)

@@ -1,0 +1,252 @@
+"""One training loop for every model: tensors on the device, batches by indexing.
+
+`train_model` reports progress through callbacks (it never prints), stores snapshots of
+the representation of a fixed probe set for replay, stops cleanly on request, and raises
+`TrainingDiverged` (carrying what was learnt so far) on a NaN or Inf loss.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+OPTIMIZERS = ("sgd", "adam")
+SCHEDULES = ("constant", "onecycle")
+MAX_EPOCHS, MAX_BATCH = 1000, 65536
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 100
+    batch_size: int = 16
+    lr: float = 0.01
+    optimizer: str = "sgd"  # "sgd" or "adam"
+    schedule: str = "constant"  # "constant" or "onecycle" (peak lr at 30 %, then anneal)
+    seed: int = 0
+    snapshots_per_epoch: int = 1  # representation snapshots of the probe set per epoch
+    max_samples: int | None = None  # train on the first N samples (a quick preset); None: all
+
+    def __post_init__(self) -> None:
+        _check_int("epochs", self.epochs, 1, MAX_EPOCHS)
+        _check_int("batch_size", self.batch_size, 1, MAX_BATCH)
+        _check_int("snapshots_per_epoch", self.snapshots_per_epoch, 1, 1000)
+        _check_int("seed", self.seed, 0, 2**63 - 1)
+        if self.max_samples is not None:
+            _check_int("max_samples", self.max_samples, 1, 2**31)
+        if not (isinstance(self.lr, (int, float)) and np.isfinite(self.lr) and 0 < self.lr <= 10):
+            raise ValueError(f"lr must be in (0, 10]. Got {self.lr!r} instead.")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(
+                f"optimizer must be one of {', '.join(OPTIMIZERS)}. Got {self.optimizer!r} instead."
+            )
+        if self.schedule not in SCHEDULES:
+            raise ValueError(
+                f"schedule must be one of {', '.join(SCHEDULES)}. Got {self.schedule!r} instead."
+            )
+
+
+@dataclass(frozen=True)
+class Progress:
+    epoch: int  # 1-based epoch in progress
+    step: int  # steps done so far
+    total_steps: int
+    loss: float  # mean training loss over this epoch so far
+    accuracy: float  # training accuracy over this epoch so far
+
+    @property
+    def fraction(self) -> float:
+        return self.step / self.total_steps
+
+
+@dataclass
+class Snapshot:
+    """The probe set's representation and the classifier at one moment."""
+
+    epoch: float  # fractional epoch: 0 = before training
+    step: int
+    features: np.ndarray  # (P, k)
+    predictions: np.ndarray  # (P,)
+    params: dict[str, np.ndarray]  # the classifier's weight (and bias)
+    state: dict[str, torch.Tensor] | None = None  # the whole model, when asked for (small nets)
+
+
+@dataclass
+class EpochRecord:
+    epoch: int
+    loss: float
+    accuracy: float
+    test_accuracy: float | None = None
+
+
+@dataclass
+class TrainResult:
+    history: list[EpochRecord] = field(default_factory=list)
+    snapshots: list[Snapshot] = field(default_factory=list)
+    stopped: bool = False  # a stop request ended training early
+    steps: int = 0
+    seconds: float = 0.0
+    device: str = "cpu"
+
+    def history_dicts(self) -> list[dict]:
+        return [asdict(h) for h in self.history]
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or Inf; `result` holds everything up to the last good step."""
+
+    def __init__(self, message: str, result: TrainResult) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+@torch.no_grad()
+def predict(
+    model: nn.Module, x: torch.Tensor, batch_size: int = 1000
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Features (N, k) and logits (N, C) in eval mode, on the model's device, batched."""
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    feats, logits = [], []
+    for start in range(0, len(x), batch_size):
+        xb = _to_model(x[start : start + batch_size], device)
+        f = model.features(xb)
+        feats.append(f)
+        logits.append(model.classifier(f))
+    model.train(was_training)
+    return torch.cat(feats), torch.cat(logits)
+
+
+def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    """Fraction of x classified as y (eval mode)."""
+    _, logits = predict(model, x)
+    return (logits.argmax(1).cpu() == y.cpu()).double().mean().item()
+
+
+def _to_model(x: torch.Tensor, device: torch.device) -> torch.Tensor:
+    x = x.to(device, non_blocking=True)
+    # channels_last convolutions are ~1.7x faster on the CPU (bench/bench_train.py)
+    return x.contiguous(memory_format=torch.channels_last) if x.dim() == 4 else x
+
+
+def _snapshot(
+    model: nn.Module, probe: torch.Tensor, epoch: float, step: int, keep_state: bool
+) -> Snapshot:
+    feats, logits = predict(model, probe)
+    params = {k: v.detach().cpu().numpy().copy() for k, v in model.classifier.named_parameters()}
+    state = (
+        {k: v.detach().cpu().clone() for k, v in model.state_dict().items()} if keep_state else None
+    )
+    return Snapshot(epoch, step, feats.cpu().numpy(), logits.argmax(1).cpu().numpy(), params, state)
+
+
+def train_model(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    config: TrainConfig,
+    *,
+    device: torch.device | str = "cpu",
+    probe: torch.Tensor | None = None,
+    test: tuple[torch.Tensor, torch.Tensor] | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+    on_snapshot: Callable[[Snapshot], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    progress_every: int = 10,
+    keep_states: bool = False,
+) -> TrainResult:
+    """Train `model` (with `.features` and `.classifier`) on x (N, ...) / y (N,) in place.
+
+    `probe` (P, ...) is the fixed subset whose representation is snapshotted
+    `config.snapshots_per_epoch` times per epoch (and once before training); with
+    `keep_states` each snapshot also holds the whole state_dict (for tiny nets).
+    """
+    device = torch.device(device)
+    if config.max_samples is not None:
+        x, y = x[: config.max_samples], y[: config.max_samples]
+    if len(x) != len(y) or len(x) == 0:
+        raise ValueError(f"x and y must be non-empty and equally long. Got {len(x)} and {len(y)}.")
+    model.to(device)
+    if x.dim() == 4:
+        model.to(memory_format=torch.channels_last)
+    x, y = x.to(device), y.to(device)
+    probe = x[:256] if probe is None else probe
+    n = len(x)
+    steps_per_epoch = -(-n // config.batch_size)
+    total = steps_per_epoch * config.epochs
+    spe = config.snapshots_per_epoch
+    snap_at = {round(k * steps_per_epoch / spe) for k in range(1, spe)} - {0, steps_per_epoch}
+    optimizer = _make_optimizer(model, config)
+    scheduler = (
+        torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=total)
+        if config.schedule == "onecycle"
+        else None
+    )
+    gen = torch.Generator().manual_seed(config.seed)
+    result = TrainResult(device=str(device))
+    t0 = time.perf_counter()
+
+    def snap(epoch: float) -> None:
+        result.snapshots.append(_snapshot(model, probe, epoch, result.steps, keep_states))
+        if on_snapshot:
+            on_snapshot(result.snapshots[-1])
+
+    snap(0.0)
+    model.train()
+    for epoch in range(1, config.epochs + 1):
+        loss_sum, correct, seen = 0.0, 0, 0
+        order = torch.randperm(n, generator=gen).to(device)
+        for i in range(steps_per_epoch):
+            if should_stop and should_stop():
+                result.stopped = True
+                break
+            idx = order[i * config.batch_size : (i + 1) * config.batch_size]
+            logits = model(_to_model(x[idx], device))
+            loss = F.cross_entropy(logits, y[idx])
+            loss_value = loss.item()
+            if not np.isfinite(loss_value):
+                result.seconds = time.perf_counter() - t0
+                raise TrainingDiverged(
+                    f"training diverged: the loss became {loss_value} at epoch {epoch}, "
+                    f"step {result.steps + 1}. Try a smaller learning rate (now {config.lr}).",
+                    result,
+                )
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            if scheduler:
+                scheduler.step()
+            result.steps += 1
+            loss_sum += loss_value * len(idx)
+            correct += (logits.argmax(1) == y[idx]).sum().item()
+            seen += len(idx)
+            if on_progress and (result.steps % progress_every == 0 or i == steps_per_epoch - 1):
+                on_progress(Progress(epoch, result.steps, total, loss_sum / seen, correct / seen))
+            if i + 1 in snap_at:
+                snap(epoch - 1 + (i + 1) / steps_per_epoch)
+        if seen:
+            test_acc = accuracy(model, *test) if test is not None else None
+            result.history.append(EpochRecord(epoch, loss_sum / seen, correct / seen, test_acc))
+            snap(epoch - 1 + seen / n)
+        if result.stopped:
+            break
+    result.seconds = time.perf_counter() - t0
+    return result
+
+
+def _make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    params = [p for p in model.parameters() if p.requires_grad]
+    if config.optimizer == "adam":
+        return torch.optim.Adam(params, lr=config.lr)
+    return torch.optim.SGD(params, lr=config.lr)
+
+
+def _check_int(name: str, value: object, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"{name} must be an integer in [{low}, {high}]. Got {value!r} instead.")
