@@ -21,9 +21,9 @@ from sph_viz.device import DEVICES, describe_device, pick_device
 from sph_viz.experiments import TOY_TRAIN, VIS3D_PRESETS, run_toy, run_vis3d, vis3d_preset
 from sph_viz.figures_overlap import make_nn_cosine_histogram, make_overlap_bar_figure
 from sph_viz.outputs import atomic_write_bytes, load_features_npz, write_figures, write_run
-from sph_viz.overlap import DEFAULT_TAU, overlap_stats
+from sph_viz.overlap import DEFAULT_TAU, overlap_stats, validate_tau
 from sph_viz.reports import toy_figures, vis3d_figures
-from sph_viz.train import Progress, TrainingDiverged
+from sph_viz.train import OPTIMIZERS, Progress, TrainingDiverged
 
 OVERLAP_HEADS = ("original3d", "projected", "spherenet-cosine", "wsoftmax-cosine", "spherized")
 
@@ -69,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--epochs", type=int)
     common.add_argument("--lr", type=_positive_float)
     common.add_argument("--batch-size", type=int)
+    common.add_argument("--optimizer", choices=OPTIMIZERS)
     common.add_argument("--radius", type=_positive_float, help="sphere radius r")
     common.add_argument("--scale", type=_positive_float, help="initial alpha")
 
@@ -96,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _train_overrides(args) -> dict:
-    names = {"epochs": "epochs", "lr": "lr", "batch_size": "batch_size"}
+    names = {"epochs": "epochs", "lr": "lr", "batch_size": "batch_size", "optimizer": "optimizer"}
     out = {k: getattr(args, a) for a, k in names.items() if getattr(args, a) is not None}
     if getattr(args, "max_samples", None) is not None:
         out["max_samples"] = args.max_samples
@@ -170,6 +171,7 @@ def cmd_train(args, device) -> int:
 
 
 def cmd_overlap(args, device) -> int:
+    validate_tau(args.tau)  # before any training or loading
     if args.sources:
         sets = {str(p): [load_features_npz(p)] for p in args.sources}
     else:

@@ -58,7 +58,8 @@ def make_feature_figure(
     indices = np.arange(len(features)) if indices is None else np.asarray(indices)
     keep = stratified_subsample(labels, cap)
     if len(keep) < len(features):
-        title = f"{title} — {len(keep):,} of {len(features):,} points (stratified by class)"
+        note = f"{len(keep):,} of {len(features):,} points (stratified by class)"
+        title = f"{title} — {note}" if title else note
     fig = go.Figure()
     if radius is not None:
         fig.add_trace(_mesh_trace(radius, dim))

@@ -132,6 +132,8 @@ def load_features_npz(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndar
     path = Path(path)
     if path.is_dir():
         path = path / "features.npz"
+    if not path.is_file():
+        raise ValueError(f"{path}: no such file (expected a run folder or its features.npz).")
     try:
         with np.load(path, allow_pickle=False) as npz:
             return npz["features"], npz["labels"], npz["predictions"]
