@@ -57,7 +57,5 @@ TOY_MODELS = {"original": ToyOriginal, "spherized": ToySpherized}
 def make_toy_model(config: ToyConfig) -> nn.Module:
     """Build the toy net named by `config.kind`."""
     if config.kind not in TOY_MODELS:
-        raise ValueError(
-            f"toy model must be one of {', '.join(TOY_MODELS)}. Got {config.kind!r} instead."
-        )
+        raise ValueError(f"toy model must be one of {', '.join(TOY_MODELS)}. Got {config.kind!r} instead.")
     return TOY_MODELS[config.kind](config)

@@ -147,13 +147,10 @@ def _train_all(args, device) -> dict[str, list]:
             result, figures = _run_one(args, name, seed, device)
             runs.setdefault(name, []).append(result)
             if args.out:
-                write_run(
-                    args.out / f"{name}_seed{seed}", result, device=str(device), figures=figures
-                )
+                write_run(args.out / f"{name}_seed{seed}", result, device=str(device), figures=figures)
             test = f", test {result.test_accuracy:.2%}" if result.test_accuracy is not None else ""
             print(
-                f"{name} seed {seed}: train {result.train_accuracy:.2%}{test} "
-                f"({result.train.seconds:.1f} s)"
+                f"{name} seed {seed}: train {result.train_accuracy:.2%}{test} ({result.train.seconds:.1f} s)"
             )
     return runs
 

@@ -16,9 +16,7 @@ import numpy as np
 import torch
 
 BUNDLED_MNIST = Path(__file__).resolve().parent.parent / "data" / "mnist"
-MNIST_CREDIT = (
-    "MNIST by Yann LeCun, Corinna Cortes and Christopher J.C. Burges, licensed under CC BY-SA 3.0."
-)
+MNIST_CREDIT = "MNIST by Yann LeCun, Corinna Cortes and Christopher J.C. Burges, licensed under CC BY-SA 3.0."
 IMAGE_MAGIC, LABEL_MAGIC = 2051, 2049
 SPLITS = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -85,8 +83,7 @@ def parse_idx(raw: bytes, expected_magic: int, name: str) -> np.ndarray:
     magic = int.from_bytes(raw[:4], "big")
     if magic != expected_magic:
         raise DataError(
-            f"{name}: not an IDX file of this kind "
-            f"(magic number {magic}, expected {expected_magic})."
+            f"{name}: not an IDX file of this kind (magic number {magic}, expected {expected_magic})."
         )
     ndim = raw[3]
     header = 4 + 4 * ndim
@@ -95,18 +92,14 @@ def parse_idx(raw: bytes, expected_magic: int, name: str) -> np.ndarray:
     shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     size = int(np.prod(shape))
     if len(raw) - header != size:
-        raise DataError(
-            f"{name}: header says {shape} = {size} bytes of data, file has {len(raw) - header}."
-        )
+        raise DataError(f"{name}: header says {shape} = {size} bytes of data, file has {len(raw) - header}.")
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
 
 
 def write_idx(path: str | Path, array: np.ndarray) -> Path:
     """Write a uint8 array as an IDX file (gzip-compressed when path ends in .gz)."""
     array = np.ascontiguousarray(array, dtype=np.uint8)
-    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(
-        int(d).to_bytes(4, "big") for d in array.shape
-    )
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
     raw = header + array.tobytes()
     path = Path(path)
     path.write_bytes(gzip.compress(raw, mtime=0) if path.suffix == ".gz" else raw)

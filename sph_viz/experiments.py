@@ -101,6 +101,31 @@ def seeded(factory: Callable[[], nn.Module], seed: int) -> nn.Module:
         torch.random.set_rng_state(state)
 
 
+def toy_config_dict(
+    model_config: ToyConfig, train_config: TrainConfig, noise: float = 0.05, data_seed: int = 0
+) -> dict:
+    """Everything that determines a toy run (the result-cache key)."""
+    return {
+        "experiment": "toy",
+        "model": asdict(model_config),
+        "train": asdict(train_config),
+        "noise": noise,
+        "data_seed": data_seed,
+    }
+
+
+def vis3d_config_dict(
+    model_config: Vis3DConfig, train_config: TrainConfig, data_dir: str | Path = BUNDLED_MNIST
+) -> dict:
+    """Everything that determines a CNN-Vis3D run (the result-cache key)."""
+    return {
+        "experiment": "vis3d",
+        "model": asdict(model_config),
+        "train": asdict(train_config),
+        "data_dir": str(Path(data_dir).expanduser().resolve()),
+    }
+
+
 def run_toy(
     model_config: ToyConfig,
     train_config: TrainConfig = TOY_TRAIN,
@@ -114,17 +139,9 @@ def run_toy(
     x, y = make_toy_data(100, noise=noise, seed=data_seed)
     model = seeded(lambda: make_toy_model(model_config), train_config.seed)
     with single_thread():
-        res = train_model(
-            model, x, y, train_config, device=device, probe=x, keep_states=True, **callbacks
-        )
+        res = train_model(model, x, y, train_config, device=device, probe=x, keep_states=True, **callbacks)
     feats, logits = predict(model, x)
-    config = {
-        "experiment": "toy",
-        "model": asdict(model_config),
-        "train": asdict(train_config),
-        "noise": noise,
-        "data_seed": data_seed,
-    }
+    config = toy_config_dict(model_config, train_config, noise, data_seed)
     acc = (logits.argmax(1).cpu() == y).double().mean().item()
     return ExperimentResult(
         model,
@@ -137,6 +154,11 @@ def run_toy(
         config,
         np.arange(len(x)),
     )
+
+
+def probe_indices(test_labels: np.ndarray, seed: int, probe_size: int = 2000) -> np.ndarray:
+    """The test-set indices whose representation is snapshotted during training."""
+    return stratified_subsample(test_labels, probe_size, seed=seed)
 
 
 def vis3d_preset(name: str, head: str = "spherized") -> tuple[Vis3DConfig, TrainConfig]:
@@ -161,18 +183,15 @@ def run_vis3d(
     splits = load_image_folder(str(Path(data_dir).expanduser().resolve()))
     train, test = splits["train"], splits["test"]
     if tuple(train.images.shape[1:]) != (28, 28) or tuple(test.images.shape[1:]) != (28, 28):
-        raise DataError(
-            f"{data_dir}: CNN-Vis3D needs 28x28 images, got {tuple(train.images.shape[1:])}."
-        )
+        raise DataError(f"{data_dir}: CNN-Vis3D needs 28x28 images, got {tuple(train.images.shape[1:])}.")
     n_classes = int(max(train.labels.max(), test.labels.max())) + 1
     if n_classes > model_config.n_classes:
         raise DataError(
-            f"{data_dir}: labels go up to {n_classes - 1}; "
-            f"the model has {model_config.n_classes} classes."
+            f"{data_dir}: labels go up to {n_classes - 1}; the model has {model_config.n_classes} classes."
         )
     x, y = normalize_images(train.images), train.labels
     x_test, y_test = normalize_images(test.images), test.labels
-    probe_idx = stratified_subsample(y_test.numpy(), probe_size, seed=train_config.seed)
+    probe_idx = probe_indices(y_test.numpy(), train_config.seed, probe_size)
     model = seeded(lambda: CNNVis3D(model_config), train_config.seed)
     res = train_model(
         model,
@@ -189,12 +208,7 @@ def run_vis3d(
     test_acc = (logits.argmax(1).cpu() == y_test).double().mean().item()
     n_train = len(x) if train_config.max_samples is None else train_config.max_samples
     train_acc = accuracy(model, x[:n_train], y[:n_train])
-    config = {
-        "experiment": "vis3d",
-        "model": asdict(model_config),
-        "train": asdict(train_config),
-        "data_dir": str(data_dir),
-    }
+    config = vis3d_config_dict(model_config, train_config, data_dir)
     return ExperimentResult(
         model,
         res,

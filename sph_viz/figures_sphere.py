@@ -24,9 +24,7 @@ def _hover(features: np.ndarray, idx: np.ndarray, labels, predictions) -> tuple[
     norms = np.linalg.norm(features, axis=1)
     angles = np.degrees(compute_sphere_angles(features))
     data = np.column_stack([idx, labels, predictions, norms, angles])
-    angle_text = "".join(
-        f"<br>φ{k + 1} = %{{customdata[{4 + k}]:.2f}}°" for k in range(angles.shape[1])
-    )
+    angle_text = "".join(f"<br>φ{k + 1} = %{{customdata[{4 + k}]:.2f}}°" for k in range(angles.shape[1]))
     template = (
         "sample %{customdata[0]}<br>label %{customdata[1]}, predicted %{customdata[2]}"
         "<br>‖x‖ = %{customdata[3]:.4f}" + angle_text + "<extra></extra>"
@@ -74,9 +72,7 @@ def make_feature_figure(
             "marker": {"size": marker_size, "color": class_color(c), "opacity": 0.8},
         }
         if dim == 3:
-            fig.add_trace(
-                go.Scatter3d(x=features[sel, 0], y=features[sel, 1], z=features[sel, 2], **common)
-            )
+            fig.add_trace(go.Scatter3d(x=features[sel, 0], y=features[sel, 1], z=features[sel, 2], **common))
         else:
             common["marker"]["size"] = marker_size * 2
             fig.add_trace(go.Scattergl(x=features[sel, 0], y=features[sel, 1], **common))

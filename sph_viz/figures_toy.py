@@ -212,3 +212,89 @@ def make_curves_figure(histories: dict[str, Sequence[dict]]) -> go.Figure:
     fig.update_yaxes(range=[0, 1.02], row=1, col=2)
     fig.update_layout(font=FONT, height=320, margin={"t": 40, "b": 40})
     return fig
+
+
+def make_toy_animation(panels: dict[str, list[go.Figure]], labels: list[str]) -> go.Figure:
+    """Side-by-side replay of representation figures (one list per net, one figure per
+    frame) with Plotly's own Play / Pause buttons and frame slider: it runs in the browser.
+    """
+    names = list(panels)
+    fig = make_subplots(rows=1, cols=len(names), subplot_titles=names, horizontal_spacing=0.08)
+    # a fixed trace order per panel: every name that appears in any frame
+    orders = {n: list(dict.fromkeys(t.name for f in figs for t in f.data)) for n, figs in panels.items()}
+
+    def frame_traces(k: int) -> list:
+        out = []
+        for col, name in enumerate(names, start=1):
+            by_name = {t.name: t for t in panels[name][k].data}
+            for trace_name in orders[name]:
+                t = by_name.get(trace_name) or go.Scatter(x=[], y=[], name=trace_name, mode="lines")
+                t = go.Scatter(t)
+                t.update(
+                    xaxis=f"x{col if col > 1 else ''}",
+                    yaxis=f"y{col if col > 1 else ''}",
+                    showlegend=col == 1 and trace_name.startswith("class"),
+                )
+                out.append(t)
+        return out
+
+    for t in frame_traces(0):
+        fig.add_trace(t)
+    fig.frames = [go.Frame(data=frame_traces(k), name=lab) for k, lab in enumerate(labels)]
+    for col, name in enumerate(names, start=1):
+        first = panels[name][0].layout
+        fig.update_xaxes(range=first.xaxis.range, constrain="domain", row=1, col=col)
+        fig.update_yaxes(
+            range=first.yaxis.range,
+            scaleanchor=f"x{col if col > 1 else ''}",
+            constrain="domain",
+            row=1,
+            col=col,
+        )
+    play = {
+        "frame": {"duration": 120, "redraw": False},
+        "fromcurrent": True,
+        "transition": {"duration": 0},
+    }
+    fig.update_layout(
+        font=FONT,
+        height=520,
+        margin={"t": 60, "b": 110},
+        updatemenus=[
+            {
+                "type": "buttons",
+                "direction": "left",
+                "x": 0.0,
+                "y": -0.12,
+                "xanchor": "left",
+                "buttons": [
+                    {"label": "▶ Play", "method": "animate", "args": [None, play]},
+                    {
+                        "label": "❚❚ Pause",
+                        "method": "animate",
+                        "args": [[None], {"frame": {"duration": 0}, "mode": "immediate"}],
+                    },
+                ],
+            }
+        ],
+        sliders=[
+            {
+                "x": 0.18,
+                "y": -0.1,
+                "len": 0.8,
+                "currentvalue": {"prefix": "epoch "},
+                "steps": [
+                    {
+                        "label": lab,
+                        "method": "animate",
+                        "args": [
+                            [lab],
+                            {"frame": {"duration": 0, "redraw": False}, "mode": "immediate"},
+                        ],
+                    }
+                    for lab in labels
+                ],
+            }
+        ],
+    )
+    return fig

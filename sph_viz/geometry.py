@@ -88,9 +88,7 @@ def compute_sphere_wireframe(radius: float, n_lines: int = 12, n_points: int = 6
     lines = []
     for lat in np.linspace(-np.pi / 2, np.pi / 2, n_lines // 2 + 1)[1:-1]:
         lines.append(
-            np.stack(
-                [np.cos(lat) * np.cos(t), np.cos(lat) * np.sin(t), np.full_like(t, np.sin(lat))], 1
-            )
+            np.stack([np.cos(lat) * np.cos(t), np.cos(lat) * np.sin(t), np.full_like(t, np.sin(lat))], 1)
         )
     for lon in np.linspace(0, np.pi, n_lines // 2, endpoint=False):
         lines.append(np.stack([np.cos(t) * np.cos(lon), np.cos(t) * np.sin(lon), np.sin(t)], 1))
@@ -105,7 +103,5 @@ def stratified_subsample(labels: np.ndarray, cap: int, seed: int = 0) -> np.ndar
         return np.arange(len(labels))
     _, counts = np.unique(labels, return_counts=True)
     stratify = labels if counts.min() >= 2 else None  # a class of one cannot be split
-    idx, _ = train_test_split(
-        np.arange(len(labels)), train_size=cap, stratify=stratify, random_state=seed
-    )
+    idx, _ = train_test_split(np.arange(len(labels)), train_size=cap, stratify=stratify, random_state=seed)
     return np.sort(idx)

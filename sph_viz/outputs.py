@@ -138,6 +138,4 @@ def load_features_npz(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndar
         with np.load(path, allow_pickle=False) as npz:
             return npz["features"], npz["labels"], npz["predictions"]
     except (OSError, KeyError, ValueError) as exc:
-        raise ValueError(
-            f"{path}: not a features.npz with features, labels, predictions ({exc})."
-        ) from None
+        raise ValueError(f"{path}: not a features.npz with features, labels, predictions ({exc}).") from None

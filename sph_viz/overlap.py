@@ -76,9 +76,7 @@ def compute_nearest_cosines(
     n = len(x)
     norms = np.linalg.norm(x, axis=1)
     zero = norms == 0
-    units = torch.from_numpy(
-        np.divide(x, norms[:, None], out=np.zeros_like(x), where=~zero[:, None])
-    )
+    units = torch.from_numpy(np.divide(x, norms[:, None], out=np.zeros_like(x), where=~zero[:, None]))
     zero_t = torch.from_numpy(zero)
     nn_cos, nn_idx, pairs = np.full(n, -np.inf), np.full(n, -1, dtype=np.int64), []
     block = max(1, _BLOCK_BYTES // (8 * n))
@@ -128,6 +126,4 @@ def overlap_stats(
     n_error = int((labels[overlapping] != predictions[overlapping]).sum())
     ratio = n_error / n_overlap if n_overlap else float("nan")
     n_zero = int((np.linalg.norm(x, axis=1) == 0).sum())
-    return OverlapStats(
-        tau, n, n_overlap, n_error, ratio, overlapping, groups, nn_cos, nn_idx, n_zero
-    )
+    return OverlapStats(tau, n, n_overlap, n_error, ratio, overlapping, groups, nn_cos, nn_idx, n_zero)

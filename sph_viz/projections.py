@@ -62,9 +62,7 @@ class SphereNetLinear(nn.Module):
     ) -> None:
         super().__init__()
         if operator not in OPERATORS:
-            raise ValueError(
-                f"operator must be one of {', '.join(OPERATORS)}. Got {operator!r} instead."
-            )
+            raise ValueError(f"operator must be one of {', '.join(OPERATORS)}. Got {operator!r} instead.")
         if not k > 0:
             raise ValueError(f"k must be > 0. Got {k!r} instead.")
         self.operator, self.normalize_input, self.k = operator, normalize_input, k

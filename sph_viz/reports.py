@@ -8,7 +8,11 @@ import plotly.graph_objects as go
 from sph_viz.data import make_toy_data
 from sph_viz.experiments import ExperimentResult
 from sph_viz.figures_sphere import make_feature_figure
-from sph_viz.figures_toy import make_input_plane_figure, make_representation_figure
+from sph_viz.figures_toy import (
+    make_input_plane_figure,
+    make_representation_figure,
+    representation_box,
+)
 from sph_viz.geometry import compute_decision_grid
 from sph_viz.layers import Spherization
 from sph_viz.train import Snapshot
@@ -42,21 +46,26 @@ def toy_representation_figure(
     )
 
 
+def toy_panel_box(result: ExperimentResult):
+    """One view box for every epoch of a toy run, so the axes do not jump during replay."""
+    feats = np.concatenate([s.features for s in result.train.snapshots])
+    return representation_box(feats, sphere_radius(result.model))
+
+
 def toy_figures(result: ExperimentResult, name: str) -> dict[str, go.Figure]:
     first, last = result.train.snapshots[0], result.train.snapshots[-1]
-    x = _toy_inputs(result)
+    x = toy_inputs(result)
     return {
         "representation_first": toy_representation_figure(result, first, title=f"{name}: epoch 0"),
-        "representation_last": toy_representation_figure(
-            result, last, title=f"{name}: epoch {last.epoch:g}"
-        ),
+        "representation_last": toy_representation_figure(result, last, title=f"{name}: epoch {last.epoch:g}"),
         "input_plane": make_input_plane_figure(
             x, result.labels, compute_decision_grid(result.model, TOY_INPUT_BOX), title=name
         ),
     }
 
 
-def _toy_inputs(result: ExperimentResult) -> np.ndarray:
+def toy_inputs(result: ExperimentResult) -> np.ndarray:
+    """The toy run's input points (200, 2), regenerated from its seed."""
     x, _ = make_toy_data(100, noise=result.config["noise"], seed=result.config["data_seed"])
     return x.numpy()
 

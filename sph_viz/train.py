@@ -106,9 +106,7 @@ class TrainingDiverged(RuntimeError):
 
 
 @torch.no_grad()
-def predict(
-    model: nn.Module, x: torch.Tensor, batch_size: int = 1000
-) -> tuple[torch.Tensor, torch.Tensor]:
+def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
     """Features (N, k) and logits (N, C) in eval mode, on the model's device, batched."""
     was_training = model.training
     model.eval()
@@ -135,14 +133,10 @@ def _to_model(x: torch.Tensor, device: torch.device) -> torch.Tensor:
     return x.contiguous(memory_format=torch.channels_last) if x.dim() == 4 else x
 
 
-def _snapshot(
-    model: nn.Module, probe: torch.Tensor, epoch: float, step: int, keep_state: bool
-) -> Snapshot:
+def _snapshot(model: nn.Module, probe: torch.Tensor, epoch: float, step: int, keep_state: bool) -> Snapshot:
     feats, logits = predict(model, probe)
     params = {k: v.detach().cpu().numpy().copy() for k, v in model.classifier.named_parameters()}
-    state = (
-        {k: v.detach().cpu().clone() for k, v in model.state_dict().items()} if keep_state else None
-    )
+    state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()} if keep_state else None
     return Snapshot(epoch, step, feats.cpu().numpy(), logits.argmax(1).cpu().numpy(), params, state)
 
 

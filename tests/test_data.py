@@ -56,9 +56,7 @@ def test_bundled_mnist_is_complete_and_verified():
     ]
     assert mnist["test"].labels[:10].tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
     # the checksum file is real: it matches the files independently
-    sums = dict(
-        line.split()[::-1] for line in (BUNDLED_MNIST / "SHA256SUMS").read_text().splitlines()
-    )
+    sums = dict(line.split()[::-1] for line in (BUNDLED_MNIST / "SHA256SUMS").read_text().splitlines())
     raw = gzip.decompress((BUNDLED_MNIST / "t10k-labels-idx1-ubyte.gz").read_bytes())
     assert hashlib.sha256(raw).hexdigest() == sums["t10k-labels-idx1-ubyte"]
 

@@ -52,9 +52,7 @@ def test_original_hyperplanes_cross_where_the_linear_system_says(toy_runs):
         )
     (d12,) = traces_named(fig, "D₁₂")
     dw, db = w[0] - w[1], b[0] - b[1]
-    np.testing.assert_allclose(
-        dw[0] * np.asarray(d12.x) + dw[1] * np.asarray(d12.y) + db, 0, atol=1e-6
-    )
+    np.testing.assert_allclose(dw[0] * np.asarray(d12.x) + dw[1] * np.asarray(d12.y) + db, 0, atol=1e-6)
 
 
 def test_representation_points_are_the_snapshot(toy_runs):
@@ -102,8 +100,10 @@ def test_feature_figure_caps_with_a_stratified_sample():
 
 def test_overlap_figures_show_the_stats():
     feats = np.array([[1.0, 0], [2.0, 0], [0, 1.0], [0, 3.0], [1, 1.0]])
-    stats = {"a": overlap_stats(feats, [0, 1, 1, 1, 0], [0, 0, 1, 1, 0]),
-             "b": overlap_stats(feats + [[0, 0.1]] * 5, [0] * 5, [0] * 5)}  # fmt: skip
+    stats = {
+        "a": overlap_stats(feats, [0, 1, 1, 1, 0], [0, 0, 1, 1, 0]),
+        "b": overlap_stats(feats + [[0, 0.1]] * 5, [0] * 5, [0] * 5),
+    }
     bars = make_overlap_bar_figure(stats)
     assert list(bars.data[0].y) == [4, stats["b"].n_overlap]
     assert list(bars.data[1].y) == [1, 0]
@@ -125,10 +125,7 @@ def test_line_segment_brute_force():
             continue
         np.testing.assert_allclose(seg @ w + b, 0, atol=1e-9)
         if hits.sum() > 2:  # the segment spans the sampled part of the line
-            assert (
-                seg[:, 0].min() <= xs[hits].min() + 1e-9
-                and seg[:, 0].max() >= xs[hits].max() - 1e-9
-            )
+            assert seg[:, 0].min() <= xs[hits].min() + 1e-9 and seg[:, 0].max() >= xs[hits].max() - 1e-9
     assert compute_line_segment(np.zeros(2), 1.0, box) is None
 
 

@@ -31,9 +31,7 @@ def test_norm_equals_radius(n, dtype, rtol):
     layer = Spherization(n, radius=2.5).to(dtype)
     s = layer(extreme_inputs(n, dtype))
     assert s.shape[-1] == n + 1
-    torch.testing.assert_close(
-        s.norm(dim=-1), torch.full((len(s),), 2.5, dtype=dtype), rtol=rtol, atol=0
-    )
+    torch.testing.assert_close(s.norm(dim=-1), torch.full((len(s),), 2.5, dtype=dtype), rtol=rtol, atol=0)
 
 
 @pytest.mark.parametrize("n", DIMS)
@@ -63,9 +61,7 @@ def test_tensor_trick_equals_product_formula(n):
     # The paper's formula, literally: s = r exp(W_phi^T log sin(phi') + log cos(phi' + b)).
     expand, w_phi, bias = tensor_trick_matrices(n)
     phi_p = phi @ expand
-    literal = r * torch.exp(
-        torch.log(torch.sin(phi_p)) @ w_phi + torch.log(torch.cos(phi_p + bias))
-    )
+    literal = r * torch.exp(torch.log(torch.sin(phi_p)) @ w_phi + torch.log(torch.cos(phi_p + bias)))
     reference = spherize_reference(phi, radius=r)
     torch.testing.assert_close(literal, reference, rtol=1e-12, atol=1e-14)
     torch.testing.assert_close(layer(z), reference, rtol=1e-12, atol=1e-14)
@@ -140,7 +136,5 @@ def test_bad_arguments_are_refused(kwargs, match):
 
 
 def test_wrong_feature_count_is_refused():
-    with pytest.raises(
-        ValueError, match=r"expected 3 features in the last dimension. Got shape \(4, 2\)"
-    ):
+    with pytest.raises(ValueError, match=r"expected 3 features in the last dimension. Got shape \(4, 2\)"):
         Spherization(3)(torch.zeros(4, 2))

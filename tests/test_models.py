@@ -22,9 +22,7 @@ def test_toy_models():
 
 
 def test_unknown_toy_model():
-    with pytest.raises(
-        ValueError, match=r"toy model must be one of original, spherized. Got 'big' instead."
-    ):
+    with pytest.raises(ValueError, match=r"toy model must be one of original, spherized. Got 'big' instead."):
         make_toy_model(ToyConfig("big"))
 
 
@@ -53,9 +51,7 @@ def test_unknown_head():
 def test_operators_at_known_angles(operator):
     cos = torch.tensor([1.0, 0.0, -1.0], dtype=torch.float64)
     g = angular_operator(cos, operator)
-    torch.testing.assert_close(
-        g, torch.tensor([1.0, 0.0, -1.0], dtype=torch.float64), atol=1e-3, rtol=0
-    )
+    torch.testing.assert_close(g, torch.tensor([1.0, 0.0, -1.0], dtype=torch.float64), atol=1e-3, rtol=0)
     theta = math.pi / 3
     expected = {
         "linear": 1 - 2 * theta / math.pi,

@@ -104,9 +104,7 @@ def test_zero_vectors_overlap_each_other_only():
 
 
 def test_lone_zero_vector_does_not_overlap():
-    stats = assert_matches_brute_force(
-        np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]), [0, 1, 2], [0, 1, 2]
-    )
+    stats = assert_matches_brute_force(np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]), [0, 1, 2], [0, 1, 2])
     assert stats.n_overlap == 0 and stats.nn_cosine[0] == 0.0
 
 

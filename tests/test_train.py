@@ -27,9 +27,7 @@ def test_toy_runs_repeat_exactly_on_cpu(kind):
 
 def test_progress_and_snapshots():
     seen = []
-    res = run_toy(
-        ToyConfig("spherized"), replace(SHORT, snapshots_per_epoch=2), on_progress=seen.append
-    )
+    res = run_toy(ToyConfig("spherized"), replace(SHORT, snapshots_per_epoch=2), on_progress=seen.append)
     steps = [p.step for p in seen]
     assert steps == sorted(steps) and seen[-1].fraction == 1.0
     assert res.train.steps == 3 * 13  # 200 samples in batches of 16

@@ -1,0 +1,179 @@
+"""Streamlit helpers shared by the pages: device, store, URL/JSON config, exports, jobs.
+
+Session-state keys are prefixed by page ("toy_", "vis3d_", "overlap_", "layer_").
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from sph_viz.device import describe_device, pick_device
+from sph_viz.jobs import TrainingJob
+from sph_viz.outputs import features_npz_bytes, state_dict_bytes
+from sph_viz.params import Field, parse_config_json, parse_params, to_query
+from sph_viz.store import ResultStore
+
+
+@st.cache_resource
+def app_device():
+    return pick_device("auto")
+
+
+def device_text() -> str:
+    return describe_device(app_device())
+
+
+@st.cache_resource
+def result_store() -> ResultStore:
+    """Shared by every session; entries are keyed by the full configuration."""
+    return ResultStore()
+
+
+def init_state_from_url(prefix: str, fields: Sequence[Field]) -> None:
+    """Once per session and page: validated URL parameters become the widgets' start values."""
+    flag = f"{prefix}_from_url"
+    if flag in st.session_state:
+        return
+    names = {f.name for f in fields}
+    raw = {k: st.query_params[k] for k in st.query_params if k in names}
+    values, notes = parse_params(raw, fields)
+    for name, value in values.items():
+        st.session_state.setdefault(f"{prefix}_{name}", list(value) if isinstance(value, tuple) else value)
+    st.session_state[flag] = notes
+
+
+def show_url_notes(prefix: str) -> None:
+    for note in st.session_state.get(f"{prefix}_from_url", []):
+        st.warning(f"URL parameter adjusted: {note}")
+
+
+def sync_url(values: dict) -> None:
+    """The current configuration in the query string: shareable like TF Playground."""
+    query = to_query(values)
+    if dict(st.query_params) != query:
+        st.query_params.from_dict(query)
+
+
+def _load_uploaded_config(prefix: str, fields: Sequence[Field]) -> None:
+    upload = st.session_state.get(f"{prefix}_config_upload")
+    if upload is None:
+        return
+    try:
+        values, notes = parse_config_json(upload.getvalue(), fields)
+    except ValueError as exc:
+        st.session_state[f"{prefix}_config_error"] = str(exc)
+        return
+    names = {f.name for f in fields}
+    raw = json.loads(upload.getvalue())
+    for name, value in values.items():
+        if name in raw:  # only what the file sets; the rest stays as it is
+            st.session_state[f"{prefix}_{name}"] = list(value) if isinstance(value, tuple) else value
+    st.session_state[f"{prefix}_config_error"] = None
+    st.session_state[f"{prefix}_config_notes"] = [
+        n for n in notes if n.split(":")[0] in names or "unknown" in n
+    ]
+
+
+def config_controls(prefix: str, fields: Sequence[Field], values: dict) -> None:
+    """Download the configuration as JSON, or upload one (validated) to set the widgets."""
+    with st.expander("Configuration file"):
+        st.download_button(
+            "Download config (JSON)",
+            json.dumps(values, indent=2, default=list),
+            file_name=f"sph-viz-{prefix}.json",
+            mime="application/json",
+            key=f"{prefix}_config_download",
+            on_click="ignore",
+        )
+        st.file_uploader(
+            "Load config (JSON, ≤ 64 KiB)",
+            type=["json"],
+            key=f"{prefix}_config_upload",
+            on_change=_load_uploaded_config,
+            args=(prefix, fields),
+        )
+        if err := st.session_state.get(f"{prefix}_config_error"):
+            st.error(f"Config not loaded: {err}")
+        for note in st.session_state.get(f"{prefix}_config_notes") or []:
+            st.warning(f"Config value adjusted: {note}")
+
+
+def _png(fig_json: str) -> bytes:
+    """PNG through kaleido and the system Chromium; raises if no Chromium is there."""
+    return go.Figure(json.loads(fig_json)).to_image(format="png", width=1100, height=700, scale=2)
+
+
+def figure_downloads(fig: go.Figure, name: str, key: str) -> None:
+    """HTML (self-contained, works offline) and PNG buttons; files are made on click."""
+    c1, c2 = st.columns(2)
+    fig_json = fig.to_json()
+    c1.download_button(
+        "⬇ HTML",
+        lambda: go.Figure(json.loads(fig_json)).to_html(include_plotlyjs=True),
+        file_name=f"{name}.html",
+        mime="text/html",
+        key=f"{key}_html",
+        on_click="ignore",
+    )
+    c2.download_button(
+        "⬇ PNG",
+        lambda: _png_or_note(fig_json),
+        file_name=f"{name}.png",
+        mime="image/png",
+        key=f"{key}_png",
+        on_click="ignore",
+        help="Needs Chromium on the server; use HTML where PNG fails.",
+    )
+
+
+def _png_or_note(fig_json: str) -> bytes:
+    try:
+        return _png(fig_json)
+    except Exception:  # no Chromium: a 1x1 transparent PNG would mislead; send the reason
+        return b"PNG export needs Chromium on the server (apt-get install chromium); use HTML."
+
+
+def data_downloads(
+    features: np.ndarray, labels: np.ndarray, predictions: np.ndarray, model, name: str, key: str
+):
+    """Features/labels/predictions as CSV and NPZ, and the model as a state_dict."""
+
+    def csv() -> bytes:
+        buf = io.StringIO()
+        cols = [f"f{i}" for i in range(features.shape[1])]
+        buf.write(",".join(["index", *cols, "label", "prediction"]) + "\n")
+        for i, (f, y, p) in enumerate(zip(features, labels, predictions, strict=True)):
+            buf.write(",".join([str(i), *(f"{v:.9g}" for v in f), str(int(y)), str(int(p))]) + "\n")
+        return buf.getvalue().encode()
+
+    c1, c2, c3 = st.columns(3)
+    c1.download_button(
+        "⬇ CSV", csv, file_name=f"{name}.csv", mime="text/csv", key=f"{key}_csv", on_click="ignore"
+    )
+    c2.download_button(
+        "⬇ NPZ",
+        lambda: features_npz_bytes(features, labels, predictions),
+        file_name=f"{name}.npz",
+        key=f"{key}_npz",
+        on_click="ignore",
+    )
+    c3.download_button(
+        "⬇ model (state_dict)",
+        lambda: state_dict_bytes(model),
+        file_name=f"{name}.pt",
+        key=f"{key}_pt",
+        on_click="ignore",
+    )
+
+
+def start_job(key: str, tasks: dict[str, Callable], on_result=None) -> TrainingJob:
+    """A training job owned by this session (never shared with another)."""
+    job = TrainingJob(tasks, on_result=on_result).start()
+    st.session_state[key] = job
+    return job

@@ -1,0 +1,69 @@
+"""Layer explorer: z -> phi -> s, stage by stage, with every knob of the layer."""
+
+import math
+
+import streamlit as st
+
+from sph_viz.figures_layer import (
+    compute_angle_curve,
+    compute_reachable_patch,
+    compute_walkthrough,
+    make_angle_curve_figure,
+    make_walkthrough_figure,
+)
+
+DELTAS = [10.0**-k for k in range(12, 0, -1)]
+
+
+def layer_controls() -> dict:
+    with st.sidebar:
+        st.header("Layer settings")
+        return {
+            "alpha": st.slider("α (sigmoid scale)", 0.1, 10.0, 1.0, 0.1, key="layer_alpha"),
+            "delta": st.select_slider(
+                "δ (lower bound of ∏ sin φ)",
+                DELTAS,
+                value=1e-6,
+                format_func=lambda d: f"{d:.0e}",
+                key="layer_delta",
+            ),
+            "n": st.slider("n (pre-activations)", 1, 64, 2, key="layer_n"),
+            "radius": st.slider("radius r", 0.1, 10.0, 1.0, 0.1, key="layer_radius"),
+        }
+
+
+st.title("Layer explorer")
+v = layer_controls()
+st.subheader("1 · Angularization  φ = (π/2 − φ_L)·σ(αz) + φ_L,   φ_L = asin(δ^(1/n))")
+z1 = st.slider("pre-activation z₁", -10.0, 10.0, 0.5, 0.1, key="layer_z1")
+z, phi, phi_low = compute_angle_curve(v["alpha"], v["delta"], v["n"])
+st.plotly_chart(make_angle_curve_figure(z, phi, phi_low, marker_z=z1), key="layer_curve")
+st.caption(
+    f"With n = {v['n']} and δ = {v['delta']:.0e}, φ_L = {phi_low:.4g} rad "
+    f"({math.degrees(phi_low):.3g}°): every angle stays in [φ_L, π/2], so ∏ sin φ ≥ δ and "
+    "the last coordinate never collapses. Larger α makes the sigmoid steeper."
+)
+st.subheader("2 · Conversion to Cartesian: two angles → a point on the sphere in 3-D")
+z2 = st.slider("pre-activation z₂", -10.0, 10.0, -0.5, 0.1, key="layer_z2")
+stage = compute_walkthrough((z1, z2), v["alpha"], v["delta"], v["radius"])
+left, right = st.columns([1, 2])
+left.markdown(
+    f"**z** = ({stage['z'][0]:.2f}, {stage['z'][1]:.2f})  \n"
+    f"**φ** = ({stage['phi'][0]:.4f}, {stage['phi'][1]:.4f}) rad  \n"
+    f"**s** = r·(cos φ₁, sin φ₁ cos φ₂, sin φ₁ sin φ₂)  \n"
+    f"  = ({stage['s'][0]:.4f}, {stage['s'][1]:.4f}, {stage['s'][2]:.4f})  \n"
+    f"**‖s‖** = {stage['norm']:.6f} = r"
+)
+left.caption(
+    "The shaded octant is all a 2-D spherization can reach: angles in [φ_L, π/2] keep every "
+    "coordinate positive."
+)
+patch = compute_reachable_patch(v["alpha"], v["delta"], v["radius"])
+right.plotly_chart(make_walkthrough_figure(stage, patch), key="layer_sphere")
+st.subheader("3 · Effect of r")
+st.markdown(
+    f"Every output has norm exactly r = {v['radius']:g}. The next layer is linear **without bias**, "
+    f"so its logits are r·(w·ŝ): r scales every logit (a softmax temperature) but moves no "
+    "decision. A larger r lets the softmax become confident sooner, which is why the CNN-Vis3D "
+    "`fast` preset uses r = 5."
+)

@@ -1,0 +1,140 @@
+"""MNIST head runs for the CNN-Vis3D and Overlap pages: look up, train in the background, show live.
+
+A run is identified by its full configuration; a result trained once (by any session, or by
+the CLI-free app before) is loaded from the disk cache instead of being trained again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from functools import partial
+
+import streamlit as st
+
+from models.vis3d import Vis3DConfig
+from pages.common import app_device, result_store, start_job
+from sph_viz.data import BUNDLED_MNIST, load_image_folder
+from sph_viz.experiments import (
+    ExperimentResult,
+    probe_indices,
+    run_vis3d,
+    vis3d_config_dict,
+    vis3d_preset,
+)
+from sph_viz.figures_sphere import make_feature_figure
+from sph_viz.store import config_key
+from sph_viz.train import TrainConfig
+
+RunSpec = tuple[Vis3DConfig, TrainConfig, dict]  # model config, train config, cache config
+
+
+def head_specs(values: dict, data_dir: str) -> dict[str, RunSpec]:
+    """Configs for each selected head: the preset, with any non-zero override applied."""
+    specs = {}
+    for head in values["heads"]:
+        model_cfg, train_cfg = vis3d_preset(values["preset"], head)
+        if head == "spherized":
+            model_cfg = replace(model_cfg, radius=float(values["radius"]))
+        overrides = {
+            k: values[v]
+            for k, v in (
+                ("epochs", "epochs"),
+                ("lr", "lr"),
+                ("batch_size", "batch"),
+                ("max_samples", "max_samples"),
+            )
+            if values.get(v)
+        }
+        train_cfg = replace(train_cfg, seed=int(values["seed"]), **overrides)
+        specs[head] = (model_cfg, train_cfg, vis3d_config_dict(model_cfg, train_cfg, data_dir))
+    return specs
+
+
+def lookup(specs: dict[str, RunSpec]) -> dict[str, ExperimentResult]:
+    """Results already trained for these specs: this session's memo, then the disk cache."""
+    memo = st.session_state.setdefault("mnist_memo", {})
+    found = {}
+    for head, (_, _, config) in specs.items():
+        key = config_key(config)
+        if key not in memo:
+            res = result_store().load(config)
+            if res is not None:
+                memo[key] = res
+        if key in memo:
+            found[head] = memo[key]
+    return found
+
+
+def harvest(job_key: str) -> None:
+    """Move a job's finished results into the session memo; errors stay on the job."""
+    job = st.session_state.get(job_key)
+    if job is None:
+        return
+    memo = st.session_state.setdefault("mnist_memo", {})
+    for res in job.view().results.values():
+        memo[config_key(res.config)] = res
+
+
+def _save(name: str, result: ExperimentResult) -> None:
+    result_store().save(result)  # runs in the job thread: no Streamlit calls
+
+
+def start_training(job_key: str, specs: dict[str, RunSpec], data_dir: str) -> None:
+    device = app_device()
+    tasks = {
+        head: partial(run_vis3d, model_cfg, train_cfg, data_dir=data_dir, device=device)
+        for head, (model_cfg, train_cfg, _) in specs.items()
+    }
+    start_job(job_key, tasks, on_result=_save)
+
+
+def validate_data_dir(text: str) -> str:
+    """The data folder to use: raises DataError (with the file named) if it does not load."""
+    folder = text.strip() or str(BUNDLED_MNIST)
+    load_image_folder(folder)
+    return folder
+
+
+def job_panel(job_key: str, data_dir: str) -> None:
+    """Live progress of this session's job: bar, numbers, the sphere as it forms, Stop."""
+
+    @st.fragment(run_every=1.0)
+    def panel() -> None:
+        job = st.session_state.get(job_key)
+        if job is None:
+            return
+        view = job.view()
+        if view.status != "running":
+            harvest(job_key)
+            st.rerun(scope="app")
+        done = len(view.results) + len(view.errors)
+        frac = (done + (view.progress.fraction if view.progress else 0.0)) / max(view.n_tasks, 1)
+        p = view.progress
+        text = f"Training **{view.current}** ({done + 1}/{view.n_tasks})"
+        if p:
+            text += f" — epoch {p.epoch}, loss {p.loss:.3f}, train accuracy {p.accuracy:.1%}"
+        st.progress(min(frac, 1.0), text=f"{text} · {view.elapsed:.0f} s")
+        if st.button("⏹ Stop", key=f"{job_key}_stop", help="Ends training now, keeping the model as it is."):
+            job.stop()
+        if view.snapshot is not None and view.snapshot.features.shape[1] in (2, 3):
+            labels = load_image_folder(data_dir)["test"].labels.numpy()
+            seed = job.tasks[view.current].args[1].seed if view.current else 0
+            idx = probe_indices(labels, seed)
+            fig = make_feature_figure(
+                view.snapshot.features,
+                labels[idx],
+                view.snapshot.predictions,
+                indices=idx,
+                title=f"{view.current} — live, epoch {view.snapshot.epoch:.2f}",
+            )
+            st.plotly_chart(fig, key=f"{job_key}_live")
+
+    panel()
+
+
+def show_job_errors(job_key: str) -> None:
+    job = st.session_state.get(job_key)
+    if job is None:
+        return
+    for head, message in job.view().errors.items():
+        st.error(f"{head}: {message}")

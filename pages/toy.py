@@ -1,0 +1,154 @@
+"""Toy task (Fig. 3): original vs spherized on 2-D data, epoch by epoch."""
+
+from dataclasses import replace
+
+import streamlit as st
+
+from models.toy import ToyConfig
+from pages.common import (
+    config_controls,
+    data_downloads,
+    figure_downloads,
+    init_state_from_url,
+    result_store,
+    show_url_notes,
+    sync_url,
+)
+from sph_viz.experiments import TOY_TRAIN, run_toy, toy_config_dict
+from sph_viz.figures_toy import make_curves_figure, make_input_plane_figure, make_toy_animation
+from sph_viz.geometry import compute_crossing, compute_decision_grid
+from sph_viz.params import TOY_FIELDS
+from sph_viz.reports import TOY_INPUT_BOX, toy_inputs, toy_panel_box, toy_representation_figure
+from sph_viz.store import build_model, config_key
+from sph_viz.train import TrainingDiverged
+
+KINDS = ("original", "spherized")
+init_state_from_url("toy", TOY_FIELDS)
+
+
+def toy_controls() -> dict:
+    with st.sidebar:
+        st.header("Toy task settings")
+        v = {
+            "lr": st.number_input("learning rate", 1e-4, 1.0, step=0.005, format="%.4f", key="toy_lr"),
+            "epochs": int(st.number_input("epochs", 1, 500, key="toy_epochs")),
+            "batch": int(st.number_input("batch size", 1, 200, key="toy_batch")),
+            "seed": int(st.number_input("seed", 0, 2**31 - 1, key="toy_seed")),
+            "noise": st.slider("noise (± per axis)", 0.0, 0.5, step=0.01, key="toy_noise"),
+            "radius": st.slider("circle radius r (spherized)", 0.1, 20.0, step=0.1, key="toy_radius"),
+            "scale": st.slider("initial α (spherized)", 0.1, 20.0, step=0.1, key="toy_scale"),
+        }
+        config_controls("toy", TOY_FIELDS, v)
+    return v
+
+
+def train_both(v: dict) -> dict:
+    """Both nets for these settings: from this session, the disk cache, or trained now."""
+    memo = st.session_state.setdefault("toy_memo", {})
+    results, bar = {}, None
+    for i, kind in enumerate(KINDS):
+        model_cfg = ToyConfig(kind, radius=v["radius"], scale=v["scale"])
+        train_cfg = replace(TOY_TRAIN, lr=v["lr"], epochs=v["epochs"], batch_size=v["batch"], seed=v["seed"])
+        config = toy_config_dict(model_cfg, train_cfg, v["noise"])
+        key = config_key(config)
+        res = memo.get(key) or result_store().load(config)
+        if res is None:
+            bar = bar or st.progress(0.0, "Training…")
+
+            def progress(p, i=i, kind=kind, bar=bar):
+                bar.progress((i + p.fraction) / 2, f"Training {kind}: epoch {p.epoch}")
+
+            res = run_toy(model_cfg, train_cfg, noise=v["noise"], on_progress=progress)
+            try:
+                result_store().save(res)
+            except OSError as exc:
+                st.warning(f"Result not saved to the disk cache ({exc}); it stays for this session.")
+        memo[key] = res
+        results[kind] = res
+    if bar:
+        bar.empty()
+    while len(memo) > 16:
+        memo.pop(next(iter(memo)))
+    return results
+
+
+def step_epoch(delta: int | None, epochs: int) -> None:
+    now = st.session_state.get("toy_epoch", epochs)
+    st.session_state["toy_epoch"] = 0 if delta is None else min(max(now + delta, 0), epochs)
+
+
+st.title("Toy task: 2-D data, two nets")
+st.caption(
+    "100 points near (0,0) and 100 near (1,1). Original: Linear(2,2) → sigmoid → Linear(2,2). "
+    "Spherized: Linear(2,1) → circle of radius r → bias-free Linear(2,2)."
+)
+show_url_notes("toy")
+values = toy_controls()
+sync_url(values)
+try:
+    results = train_both(values)
+    st.session_state["toy_last_good"] = (values, results)
+except (TrainingDiverged, ValueError) as exc:
+    st.error(f"Training stopped: {exc}")
+    if "toy_last_good" not in st.session_state:
+        st.stop()
+    shown, results = st.session_state["toy_last_good"]
+    st.info(f"Showing the last good results (learning rate {shown['lr']}, {shown['epochs']} epochs).")
+
+n_epochs = len(results["original"].train.snapshots) - 1
+st.session_state["toy_epoch"] = min(st.session_state.get("toy_epoch", n_epochs), n_epochs)
+step_tab, replay_tab, curves_tab, export_tab = st.tabs(["Step through epochs", "Replay", "Curves", "Export"])
+with step_tab:
+    c = st.columns([1, 1, 1, 6])
+    c[0].button("⏮ reset", on_click=step_epoch, args=(None, n_epochs), key="toy_reset")
+    c[1].button("◀ −1", on_click=step_epoch, args=(-1, n_epochs), key="toy_back")
+    c[2].button("+1 ▶", on_click=step_epoch, args=(1, n_epochs), key="toy_forward")
+    epoch = c[3].slider("epoch", 0, n_epochs, key="toy_epoch", label_visibility="collapsed")
+    cols = st.columns(2)
+    for col, kind in zip(cols, KINDS, strict=True):
+        res = results[kind]
+        snap = res.train.snapshots[epoch]
+        box = toy_panel_box(res)
+        rep = toy_representation_figure(res, snap, title=f"{kind}: representation, epoch {epoch}", box=box)
+        col.plotly_chart(rep, key=f"toy_rep_{kind}")
+        w, b = snap.params["weight"], snap.params.get("bias")
+        cross = compute_crossing(w, b)
+        where = "parallel: they never cross" if cross is None else f"at ({cross[0]:.3f}, {cross[1]:.3f})"
+        origin = " — the origin, as a bias-free layer must" if b is None else ""
+        col.markdown(
+            f"Hyperplanes w₁, w₂ cross **{where}**{origin}. Accuracy at this epoch: "
+            f"**{(snap.predictions == res.labels).mean():.0%}**."
+        )
+        model = build_model(res.config)
+        model.load_state_dict(snap.state)
+        grid = compute_decision_grid(model, TOY_INPUT_BOX, resolution=90)
+        plane = make_input_plane_figure(toy_inputs(res), res.labels, grid, title=f"{kind}: input plane")
+        col.plotly_chart(plane, key=f"toy_plane_{kind}")
+with replay_tab:
+    st.caption("Plays in your browser: ▶ Play / ❚❚ Pause, or drag the epoch slider.")
+    stride = max(1, n_epochs // 50)
+    panels = {
+        k: [toy_representation_figure(r, s, box=toy_panel_box(r)) for s in r.train.snapshots[::stride]]
+        for k, r in results.items()
+    }
+    labels = [f"{s.epoch:g}" for s in results["original"].train.snapshots[::stride]]
+    st.plotly_chart(make_toy_animation(panels, labels), key="toy_animation")
+with curves_tab:
+    curves = make_curves_figure({k: r.train.history_dicts() for k, r in results.items()})
+    st.plotly_chart(curves, key="toy_curves")
+with export_tab:
+    for kind, res in results.items():
+        st.subheader(kind)
+        figure_downloads(
+            toy_representation_figure(res, res.train.snapshots[-1], box=toy_panel_box(res)),
+            f"toy-{kind}-representation",
+            key=f"toy_fig_{kind}",
+        )
+        data_downloads(
+            res.features,
+            res.labels,
+            res.predictions,
+            res.model,
+            f"toy-{kind}",
+            key=f"toy_data_{kind}",
+        )

@@ -1,0 +1,168 @@
+"""The dashboard through Streamlit's AppTest: every page, real training, figures checked as data."""
+
+import base64
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from sph_viz import overlap_stats
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = ["pages/home.py", "pages/toy.py", "pages/vis3d.py", "pages/overlap.py", "pages/layer.py"]
+
+
+@pytest.fixture(autouse=True)
+def fresh_app(tmp_path, monkeypatch):
+    """Own disk cache per test, empty Streamlit caches, and no training thread left behind."""
+    monkeypatch.setenv("SPH_VIZ_CACHE_DIR", str(tmp_path / "cache"))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    apps = []
+    yield apps
+    for at in apps:
+        for key in ("vis3d_job", "overlap_job"):
+            if key in at.session_state:
+                at.session_state[key].stop()
+                at.session_state[key].join(120)
+
+
+def open_page(apps, page, query=None, state=None, timeout=120) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
+    apps.append(at)
+    at.run()
+    for k, v in (state or {}).items():
+        at.session_state[k] = v
+    at.query_params.update(query or {})
+    at.switch_page(page).run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def decode(value):
+    """Plotly >= 6 sends numpy arrays as {'dtype', 'bdata'}."""
+    if isinstance(value, dict) and "bdata" in value:
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+    return np.asarray(value)
+
+
+def figures(at) -> list[dict]:
+    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+
+
+def title(fig: dict) -> str:
+    return fig["layout"].get("title", {}).get("text", "")
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_loads(fresh_app, page):
+    at = open_page(fresh_app, page, state={"vis3d_autostarted": True})
+    assert at.title[0].value
+
+
+def test_toy_page_trains_and_draws_both_nets(fresh_app):
+    at = open_page(fresh_app, "pages/toy.py", query={"epochs": "5", "radius": "2"})
+    assert at.session_state["toy_epoch"] == 5
+    reps = [f for f in figures(at) if "representation" in title(f)]
+    assert len(reps) == 2
+    spherized = reps[1]
+    for fig in reps:  # 200 points in two class traces
+        points = [t for t in fig["data"] if t["name"].startswith("class")]
+        assert sum(len(decode(t["x"])) for t in points) == 200
+    circle = next(t for t in spherized["data"] if t["name"].startswith("circle"))
+    np.testing.assert_allclose(np.hypot(decode(circle["x"]), decode(circle["y"])), 2.0)
+    pts = np.concatenate([np.stack([decode(t["x"]), decode(t["y"])], 1) for t in spherized["data"]
+                          if t["name"].startswith("class")])  # fmt: skip
+    np.testing.assert_allclose(np.linalg.norm(pts, axis=1), 2.0, rtol=1e-5)  # on the circle
+    for t in spherized["data"]:  # every hyperplane of the bias-free head passes through (0, 0)
+        if t.get("mode") == "lines" and not t["name"].startswith("circle"):
+            x, y = decode(t["x"]), decode(t["y"])
+            assert abs(x[0] * y[1] - x[1] * y[0]) < 1e-6
+    cross = next(t for t in spherized["data"] if t["name"] == "hyperplanes cross")
+    assert np.allclose([decode(cross["x"])[0], decode(cross["y"])[0]], 0, atol=1e-9)
+    text = " ".join(m.value for m in at.markdown)
+    assert "the origin, as a bias-free layer must" in text
+    res = at.session_state["toy_last_good"][1]["original"]
+    w, b = res.train.snapshots[-1].params["weight"], res.train.snapshots[-1].params["bias"]
+    cross = np.linalg.solve(w.astype(float), -b.astype(float))
+    assert np.linalg.norm(cross) > 1e-3  # the original net's hyperplanes miss the origin
+    assert f"at ({cross[0]:.3f}, {cross[1]:.3f})" in text
+
+
+def test_toy_epoch_buttons(fresh_app):
+    at = open_page(fresh_app, "pages/toy.py", query={"epochs": "4"})
+    at.button(key="toy_reset").click().run()
+    assert at.session_state["toy_epoch"] == 0
+    at.button(key="toy_forward").click().run()
+    at.button(key="toy_forward").click().run()
+    assert at.session_state["toy_epoch"] == 2
+    fig = next(f for f in figures(at) if "spherized: representation" in title(f))
+    assert "epoch 2" in fig["layout"]["title"]["text"]
+
+
+def test_toy_results_come_from_the_cache_on_rerun(fresh_app):
+    at = open_page(fresh_app, "pages/toy.py", query={"epochs": "3"})
+    first = at.session_state["toy_last_good"][1]["spherized"]
+    again = open_page(fresh_app, "pages/toy.py", query={"epochs": "3"})  # a new session
+    second = again.session_state["toy_last_good"][1]["spherized"]
+    assert second is not first  # loaded from disk, not shared in memory
+    np.testing.assert_array_equal(second.features, first.features)
+
+
+def test_bad_url_values_are_adjusted_with_a_message(fresh_app):
+    at = open_page(fresh_app, "pages/toy.py", query={"lr": "fast", "epochs": "-4", "batch": "99999"})
+    warnings = " ".join(w.value for w in at.warning)
+    assert "lr: 'fast' is not a valid float; using 0.01." in warnings
+    assert "epochs: -4 is outside [1, 500]; using 1." in warnings
+    assert "batch: 99999 is outside [1, 200]; using 200." in warnings
+    assert at.session_state["toy_lr"] == 0.01
+
+
+def test_vis3d_trains_in_the_background_and_shows_the_sphere(fresh_app, small_mnist):
+    state = {"vis3d_data": str(small_mnist)}
+    query = {
+        "preset": "quick",
+        "heads": "spherized,projected",
+        "epochs": "1",
+        "max_samples": "600",
+        "radius": "3",
+    }
+    at = open_page(fresh_app, "pages/vis3d.py", query=query, state=state)
+    job = at.session_state["vis3d_job"]  # started on the first visit
+    job.join(300)
+    assert job.view().status == "done"
+    at.run()
+    res = at.session_state["mnist_memo"]
+    spherized = next(r for r in res.values() if r.config["model"]["head"] == "spherized")
+    np.testing.assert_allclose(np.linalg.norm(spherized.features, axis=1), 3.0, rtol=1e-5)
+    fig = next(f for f in figures(at) if title(f).startswith("spherized"))
+    points = [t for t in fig["data"] if t["type"] == "scatter3d" and t["name"] in list("0123456789")]
+    assert sum(len(decode(t["x"])) for t in points) == 200  # every test image of the folder
+    xyz = np.concatenate([np.stack([decode(t[a]) for a in "xyz"], 1) for t in points])
+    np.testing.assert_allclose(np.linalg.norm(xyz, axis=1), 3.0, rtol=1e-5)
+    assert any(t["name"] == "sphere r=3" for t in fig["data"])
+    markdown = " ".join(m.value for m in at.markdown)
+    assert f"test accuracy **{spherized.test_accuracy:.2%}**" in markdown
+
+
+def test_overlap_numbers_equal_overlap_stats(fresh_app):
+    query = {"tau": "1e-3"}
+    state = {"overlap_heads": ["projected", "spherized"], "overlap_epochs": 1, "overlap_max_samples": 600}
+    at = open_page(fresh_app, "pages/overlap.py", query=query, state=state)
+    at.button(key="overlap_train").click().run()
+    at.session_state["overlap_job"].join(300)
+    at.run()
+    table = at.dataframe[0].value
+    results = {r.config["model"]["head"]: r for r in at.session_state["mnist_memo"].values()}
+    assert list(table["head"]) == ["projected", "spherized"]
+    for _, row in table.iterrows():
+        r = results[row["head"]]
+        expected = overlap_stats(r.features, r.labels, r.predictions, tau=1e-3)
+        assert row["# overlapping"] == expected.n_overlap
+        assert row["# errors among them"] == expected.n_error
+        assert row["# groups"] == len(expected.groups)
+    bars = next(f for f in figures(at) if f["data"][0]["type"] == "bar")
+    assert list(decode(bars["data"][0]["y"])) == list(table["# overlapping"])
