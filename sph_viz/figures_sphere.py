@@ -100,7 +100,7 @@ def _mesh_trace(radius: float, dim: int) -> go.Scatter3d | go.Scatter:
         "mode": "lines",
         "name": f"sphere r={radius:g}",
         "hoverinfo": "skip",
-        "line": {"color": "rgba(120,120,120,0.25)", "width": 1},
+        "line": {"color": "#c8c8c8", "width": 2},
     }
     if dim == 3:
         wire = compute_sphere_wireframe(radius)

@@ -127,7 +127,7 @@ def make_representation_figure(
                 hovertemplate="hyperplanes cross at (%{x:.3f}, %{y:.3f})<extra></extra>",
             )
         )
-    fig.update_layout(title=title, font=FONT, legend={"orientation": "h", "y": -0.15})
+    fig.update_layout(title=title, font=FONT, legend={"orientation": "h", "y": -0.22})
     fig.update_xaxes(range=list(box[:2]), title="h₁", zeroline=True, constrain="domain")
     fig.update_yaxes(
         range=list(box[2:]),
@@ -172,9 +172,11 @@ def make_input_plane_figure(
     )
     for trace in _points(x, labels, None, size=7):
         fig.add_trace(trace)
-    fig.update_layout(title=title, font=FONT, legend={"orientation": "h", "y": -0.15})
-    fig.update_xaxes(title="x₁", range=[grid.xs[0], grid.xs[-1]])
-    fig.update_yaxes(title="x₂", scaleanchor="x", scaleratio=1, range=[grid.ys[0], grid.ys[-1]])
+    fig.update_layout(title=title, font=FONT, legend={"orientation": "h", "y": -0.22})
+    fig.update_xaxes(title="x₁", range=[grid.xs[0], grid.xs[-1]], constrain="domain")
+    fig.update_yaxes(
+        title="x₂", scaleanchor="x", scaleratio=1, range=[grid.ys[0], grid.ys[-1]], constrain="domain"
+    )
     return fig
 
 
@@ -233,7 +235,7 @@ def make_toy_animation(panels: dict[str, list[go.Figure]], labels: list[str]) ->
                 t.update(
                     xaxis=f"x{col if col > 1 else ''}",
                     yaxis=f"y{col if col > 1 else ''}",
-                    showlegend=col == 1 and trace_name.startswith("class"),
+                    showlegend=col == 1 and not trace_name.startswith("circle"),
                 )
                 out.append(t)
         return out

@@ -1,0 +1,157 @@
+"""End to end in a real browser: the server, Chromium, clicks, charts drawn, no console errors.
+
+Needs Debian's Chromium (/usr/bin/chromium; `.ci/run` installs it). Screenshots go to a
+temporary folder, or to SPH_VIZ_SCREENSHOTS (e.g. docs/screenshots for the README).
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(), reason="Chromium not installed (apt-get install chromium)"
+    ),
+]
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    port = free_port()
+    env = {**os.environ, "SPH_VIZ_CACHE_DIR": str(tmp_path_factory.mktemp("cache"))}
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+           "--server.port", str(port), "--server.address", "127.0.0.1",
+           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]  # fmt: skip
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):  # up to 30 s for the server to answer
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        pytest.fail(f"streamlit did not start: {proc.stderr.read().decode()[-2000:]}")
+    yield url
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    folder = Path(os.environ.get("SPH_VIZ_SCREENSHOTS") or tmp_path_factory.mktemp("shots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        pg = browser.new_page(viewport={"width": 1500, "height": 1900})
+        pg.console_errors = []
+        pg.on("console", lambda m: m.type == "error" and pg.console_errors.append(m.text))
+        pg.on("pageerror", lambda e: pg.console_errors.append(str(e)))
+        pg.goto(server)
+        yield pg
+        browser.close()
+
+
+def wait_for_charts(page, n: int, timeout: float = 60_000) -> None:
+    """Until n Plotly charts exist and each has drawn its data (`_fullData`)."""
+    page.wait_for_function(
+        """n => { const p = [...document.querySelectorAll('.js-plotly-plot')];
+                  return p.length >= n && p.every(e => e._fullData && e._fullData.length > 0); }""",
+        arg=n, timeout=timeout,
+    )  # fmt: skip
+
+
+def go_to(page, label: str) -> None:
+    page.get_by_role("link", name=label).first.click()
+
+
+def test_home(page, shots):
+    page.get_by_text("what a network learns when it may use only angles").wait_for(timeout=30_000)
+    wait_for_charts(page, 2)
+    assert "CPU" in page.inner_text("body") or "CUDA" in page.inner_text("body")
+    page.screenshot(path=shots / "home.png")
+
+
+def test_toy_page_trains_and_steps(page, shots):
+    go_to(page, "Toy task")
+    page.get_by_text("Toy task: 2-D data, two nets").wait_for(timeout=30_000)
+    wait_for_charts(page, 4, timeout=120_000)
+    body = page.inner_text("body")
+    assert "the origin, as a bias-free layer must" in body
+    page.screenshot(path=shots / "toy.png")
+    page.get_by_role("button", name="⏮ reset").click()
+    page.get_by_text("spherized: representation, epoch 0").wait_for(timeout=30_000)
+    replay = page.get_by_role("tab", name="Replay")
+    expect(replay).to_have_count(1, timeout=30_000)  # the rerun's stale copy is gone
+    replay.click()
+    page.get_by_text("Plays in your browser").wait_for()
+    play = page.locator(".updatemenu-button").filter(has_text="Play")  # Plotly's own controls
+    play.wait_for()
+    play.click()
+    page.wait_for_function(  # the animation advances in the browser, with no server round-trip
+        """() => [...document.querySelectorAll('.slider-label')]
+                  .some(e => e.textContent.startsWith('epoch ') && e.textContent !== 'epoch 0')""",
+        timeout=30_000,
+    )
+
+
+def test_vis3d_page_trains_live_and_shows_the_sphere(page, shots):
+    go_to(page, "CNN-Vis3D (MNIST)")
+    page.get_by_text("CNN-Vis3D: MNIST on a sphere").wait_for(timeout=30_000)
+    page.get_by_text("test accuracy").first.wait_for(timeout=300_000)  # quick preset, trained live
+    wait_for_charts(page, 1)
+    page.wait_for_timeout(1500)  # let WebGL finish its first frame for the screenshot
+    page.screenshot(path=shots / "vis3d.png")
+
+
+def test_overlap_page(page, shots):
+    go_to(page, "Overlap statistics")
+    page.get_by_text("# overlapping").first.wait_for(timeout=60_000)
+    wait_for_charts(page, 2)
+    page.locator('[data-testid="stDataFrame"] canvas').first.wait_for()
+    page.wait_for_function(  # the group's digit images have loaded
+        """() => { const im = [...document.querySelectorAll('[data-testid="stImage"] img, .stImage img')];
+                   return im.length > 0 && im.every(i => i.complete && i.naturalWidth > 0); }""",
+        timeout=30_000,
+    )
+    page.wait_for_timeout(500)
+    page.screenshot(path=shots / "overlap.png")
+
+
+def test_layer_page(page, shots):
+    go_to(page, "Layer explorer")
+    page.get_by_text("1 · Angularization").wait_for(timeout=30_000)
+    wait_for_charts(page, 2)
+    page.wait_for_timeout(1000)
+    page.screenshot(path=shots / "layer.png")
+
+
+def test_no_console_errors(page):
+    assert page.console_errors == []
