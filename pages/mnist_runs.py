@@ -16,6 +16,7 @@ from pages.common import app_device, result_store, start_job
 from sph_viz.data import BUNDLED_MNIST, load_image_folder
 from sph_viz.experiments import (
     ExperimentResult,
+    load_vis3d_data,
     probe_indices,
     run_vis3d,
     vis3d_config_dict,
@@ -45,6 +46,8 @@ def head_specs(values: dict, data_dir: str) -> dict[str, RunSpec]:
             )
             if values.get(v)
         }
+        if values.get("optimizer", "preset") != "preset":
+            overrides["optimizer"] = values["optimizer"]
         train_cfg = replace(train_cfg, seed=int(values["seed"]), **overrides)
         specs[head] = (model_cfg, train_cfg, vis3d_config_dict(model_cfg, train_cfg, data_dir))
     return specs
@@ -91,7 +94,7 @@ def start_training(job_key: str, specs: dict[str, RunSpec], data_dir: str) -> No
 def validate_data_dir(text: str) -> str:
     """The data folder to use: raises DataError (with the file named) if it does not load."""
     folder = text.strip() or str(BUNDLED_MNIST)
-    load_image_folder(folder)
+    load_vis3d_data(folder)
     return folder
 
 

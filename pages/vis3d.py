@@ -1,14 +1,11 @@
 """CNN-Vis3D on MNIST (Fig. 5): train heads live, then turn the spheres around."""
 
-import numpy as np
 import streamlit as st
 
 from models.vis3d import HEADS
 from pages.common import (
     config_controls,
-    data_downloads,
     device_text,
-    figure_downloads,
     init_state_from_url,
     show_url_notes,
     sync_url,
@@ -22,11 +19,9 @@ from pages.mnist_runs import (
     start_training,
     validate_data_dir,
 )
-from sph_viz.data import DataError, load_image_folder
-from sph_viz.figures_sphere import make_feature_figure
-from sph_viz.geometry import compute_sphere_angles
+from pages.vis3d_views import checkpoint_loader, show_result
+from sph_viz.data import DataError
 from sph_viz.params import VIS3D_FIELDS
-from sph_viz.reports import sphere_radius
 
 JOB = "vis3d_job"
 init_state_from_url("vis3d", VIS3D_FIELDS)
@@ -51,7 +46,8 @@ def vis3d_controls() -> tuple[dict, str]:
         }
         with st.expander("Override the preset (0 = keep)"):
             v["epochs"] = int(st.number_input("epochs", 0, 50, key="vis3d_epochs"))
-            v["lr"] = st.number_input("learning rate", 0.0, 0.1, step=1e-3, format="%.4f", key="vis3d_lr")
+            v["lr"] = st.number_input("learning rate", 0.0, 10.0, step=1e-3, format="%.4f", key="vis3d_lr")
+            v["optimizer"] = st.selectbox("optimizer", ["preset", "adam", "sgd"], key="vis3d_optimizer")
             v["batch"] = int(st.number_input("batch size", 0, 2048, key="vis3d_batch"))
             v["max_samples"] = int(
                 st.number_input("training images", 0, 60000, step=1000, key="vis3d_max_samples")
@@ -63,85 +59,10 @@ def vis3d_controls() -> tuple[dict, str]:
     return v, data_text
 
 
-def sample_inspector(head: str, res, images) -> None:
-    """One test image with its label, prediction, norm and angles."""
-    key = f"vis3d_sample_{head}"
-    idx = int(st.number_input("sample #", 0, len(res.labels) - 1, key=key))
-    f = res.features[idx]
-    angles = np.degrees(compute_sphere_angles(f[None]))[0]
-    st.image(images[idx].numpy(), width=140, clamp=True)
-    st.markdown(
-        f"label **{res.labels[idx]}**, predicted **{res.predictions[idx]}**  \n"
-        f"‖x‖ = {np.linalg.norm(f):.5f}, angles = {', '.join(f'{a:.2f}°' for a in angles)}"
-    )
-
-
-def show_result(head: str, res, data_dir: str) -> None:
-    acc = f"test accuracy **{res.test_accuracy:.2%}**, train accuracy {res.train_accuracy:.2%}"
-    stopped = " (stopped early)" if res.train.stopped else ""
-    st.markdown(
-        f"{acc} · {res.train.steps:,} steps in {res.train.seconds:.0f} s on {res.train.device}{stopped}"
-    )
-    radius = sphere_radius(res.model)
-    images = load_image_folder(data_dir)["test"].images
-    main, side = st.columns([3, 1])
-    sel_key = f"vis3d_fig_{head}"
-    highlight = [st.session_state.get(f"vis3d_sample_{head}", 0)]
-    fig = make_feature_figure(
-        res.features,
-        res.labels,
-        res.predictions,
-        radius=radius,
-        highlight=highlight,
-        title=f"{head}: {len(res.labels):,} test images",
-    )
-    event = main.plotly_chart(fig, key=sel_key, on_select="rerun", selection_mode="points")
-    points = (event or {}).get("selection", {}).get("points", []) if event else []
-    if points and points[0].get("customdata"):
-        st.session_state[f"vis3d_sample_{head}"] = int(points[0]["customdata"][0])
-    with side:
-        st.caption(
-            "Hover a point for its index, label, prediction, norm and angles; "
-            "click one (or type its number) to see the digit."
-        )
-        sample_inspector(head, res, images)
-    with st.expander("Replay training (the probe set of 2,000 test images)"):
-        snaps = res.train.snapshots
-        k = st.select_slider(
-            "snapshot",
-            options=list(range(len(snaps))),
-            value=len(snaps) - 1,
-            format_func=lambda i: f"epoch {snaps[i].epoch:.2f}",
-            key=f"vis3d_snap_{head}",
-        )
-        probe = res.probe_indices
-        st.plotly_chart(
-            make_feature_figure(
-                snaps[k].features,
-                res.labels[probe],
-                snaps[k].predictions,
-                indices=probe,
-                radius=radius,
-                title=f"epoch {snaps[k].epoch:.2f}",
-            ),
-            key=f"vis3d_replay_{head}",
-        )
-    with st.expander("Export"):
-        figure_downloads(fig, f"vis3d-{head}", key=f"vis3d_exp_{head}")
-        data_downloads(
-            res.features,
-            res.labels,
-            res.predictions,
-            res.model,
-            f"vis3d-{head}",
-            key=f"vis3d_dat_{head}",
-        )
-
-
 st.title("CNN-Vis3D: MNIST on a sphere")
 show_url_notes("vis3d")
 values, data_text = vis3d_controls()
-sync_url({k: v for k, v in values.items()})
+sync_url(values)
 st.caption(f"Preset **{values['preset']}**: {PRESET_TEXT[values['preset']]}. Device: {device_text()}.")
 try:
     data_dir = validate_data_dir(data_text)
@@ -172,8 +93,15 @@ else:
     if results and c2.button("↻ Retrain shown heads", key="vis3d_retrain"):
         start_training(JOB, {h: specs[h] for h in results}, data_dir)
         st.rerun()
-if results:
+checkpoint_loader(values, data_dir)
+shown = {**results, **st.session_state.get("vis3d_uploaded", {})}
+if shown:
+    st.session_state["vis3d_last_shown"] = shown
     st.caption("Shown: results for exactly this configuration (from this session or the disk cache).")
-    for tab, head in zip(st.tabs(list(results)), results, strict=True):
+elif "vis3d_last_shown" in st.session_state:
+    shown = st.session_state["vis3d_last_shown"]
+    st.info("Nothing trained yet for this configuration: showing the last results that did train.")
+if shown:
+    for tab, head in zip(st.tabs(list(shown)), shown, strict=True):
         with tab:
-            show_result(head, results[head], data_dir)
+            show_result(head, shown[head], data_dir)

@@ -42,7 +42,8 @@ VIS3D_FIELDS = (
     Field("preset", str, "quick", choices=("quick", "fast", "paper")),
     Field("heads", str, ("spherized",), choices=HEADS, many=True),
     Field("epochs", int, 0, 0, 50),  # 0: the preset's own
-    Field("lr", float, 0.0, 0.0, 0.1),  # 0: the preset's own
+    Field("lr", float, 0.0, 0.0, 10.0),  # 0: the preset's own
+    Field("optimizer", str, "preset", choices=("preset", "adam", "sgd")),
     Field("batch", int, 0, 0, 2048),  # 0: the preset's own
     Field("radius", float, 5.0, 0.1, 50.0),
     Field("max_samples", int, 0, 0, 60000),  # 0: the preset's own

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import streamlit as st
 
 from sph_viz.data import SPLITS, load_image_folder, write_idx
 
@@ -24,3 +25,18 @@ def write_idx_folder(folder: Path, n_train: int, n_test: int, gz: bool = True) -
 def small_mnist(tmp_path) -> Path:
     """600 training and 200 test images of MNIST, gzip-compressed."""
     return write_idx_folder(tmp_path / "small", 600, 200)
+
+
+@pytest.fixture
+def fresh_app(tmp_path, monkeypatch):
+    """Own disk cache per test, empty Streamlit caches, and no training thread left behind."""
+    monkeypatch.setenv("SPH_VIZ_CACHE_DIR", str(tmp_path / "cache"))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    apps = []
+    yield apps
+    for at in apps:
+        for key in ("vis3d_job", "overlap_job"):
+            if key in at.session_state:
+                at.session_state[key].stop()
+                at.session_state[key].join(120)

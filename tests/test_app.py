@@ -2,44 +2,12 @@
 
 import base64
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
-import streamlit as st
-from streamlit.testing.v1 import AppTest
+from app_helpers import PAGES, open_page
 
 from sph_viz import overlap_stats
-
-ROOT = Path(__file__).resolve().parent.parent
-PAGES = ["pages/home.py", "pages/toy.py", "pages/vis3d.py", "pages/overlap.py", "pages/layer.py"]
-
-
-@pytest.fixture(autouse=True)
-def fresh_app(tmp_path, monkeypatch):
-    """Own disk cache per test, empty Streamlit caches, and no training thread left behind."""
-    monkeypatch.setenv("SPH_VIZ_CACHE_DIR", str(tmp_path / "cache"))
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    apps = []
-    yield apps
-    for at in apps:
-        for key in ("vis3d_job", "overlap_job"):
-            if key in at.session_state:
-                at.session_state[key].stop()
-                at.session_state[key].join(120)
-
-
-def open_page(apps, page, query=None, state=None, timeout=120) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
-    apps.append(at)
-    at.run()
-    for k, v in (state or {}).items():
-        at.session_state[k] = v
-    at.query_params.update(query or {})
-    at.switch_page(page).run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
 
 
 def decode(value):

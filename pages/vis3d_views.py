@@ -1,0 +1,101 @@
+"""Views of CNN-Vis3D results: the 3-D figure, a sample inspector, replay, exports, uploads."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from models.vis3d import HEADS, CNNVis3D
+from pages.common import app_device, data_downloads, figure_downloads
+from pages.mnist_runs import head_specs
+from sph_viz.data import load_image_folder
+from sph_viz.experiments import ExperimentResult, evaluate_vis3d
+from sph_viz.figures_sphere import make_feature_figure
+from sph_viz.geometry import compute_sphere_angles
+from sph_viz.reports import sphere_radius
+from sph_viz.store import load_checkpoint
+
+
+def sample_inspector(head: str, res: ExperimentResult, images) -> None:
+    """One test image with its label, prediction, norm and angles."""
+    idx = int(st.number_input("sample #", 0, len(res.labels) - 1, key=f"vis3d_sample_{head}"))
+    f = res.features[idx]
+    angles = np.degrees(compute_sphere_angles(f[None]))[0]
+    st.image(images[idx].numpy(), width=140, clamp=True)
+    st.markdown(
+        f"label **{res.labels[idx]}**, predicted **{res.predictions[idx]}**  \n"
+        f"‖x‖ = {np.linalg.norm(f):.5f}, angles = {', '.join(f'{a:.2f}°' for a in angles)}"
+    )
+
+
+def replay(head: str, res: ExperimentResult, radius: float | None) -> None:
+    """The probe set's representation at any stored snapshot, first to last."""
+    snaps, probe = res.train.snapshots, res.probe_indices
+    with st.expander(f"Replay training (the probe set of {len(probe):,} test images)"):
+        k = st.select_slider(
+            "snapshot", options=list(range(len(snaps))), value=len(snaps) - 1,
+            format_func=lambda i: f"epoch {snaps[i].epoch:.2f}", key=f"vis3d_snap_{head}",
+        )  # fmt: skip
+        fig = make_feature_figure(
+            snaps[k].features, res.labels[probe], snaps[k].predictions, indices=probe, radius=radius,
+            title=f"epoch {snaps[k].epoch:.2f}",
+        )  # fmt: skip
+        st.plotly_chart(fig, key=f"vis3d_replay_{head}")
+
+
+def show_result(head: str, res: ExperimentResult, data_dir: str) -> None:
+    acc = f"test accuracy **{res.test_accuracy:.2%}**, train accuracy {res.train_accuracy:.2%}"
+    if "source" in res.config:
+        st.markdown(f"{acc} · {res.config['source']}")
+    else:
+        stopped = " (stopped early)" if res.train.stopped else ""
+        train = f"{res.train.steps:,} steps in {res.train.seconds:.0f} s on {res.train.device}{stopped}"
+        st.markdown(f"{acc} · {train}")
+    radius = sphere_radius(res.model)
+    main, side = st.columns([3, 1])
+    fig = make_feature_figure(
+        res.features, res.labels, res.predictions, radius=radius,
+        highlight=[st.session_state.get(f"vis3d_sample_{head}", 0)],
+        title=f"{head}: {len(res.labels):,} test images",
+    )  # fmt: skip
+    event = main.plotly_chart(fig, key=f"vis3d_fig_{head}", on_select="rerun", selection_mode="points")
+    points = event.get("selection", {}).get("points", []) if event else []
+    if points and points[0].get("customdata"):  # a clicked point picks the sample shown
+        st.session_state[f"vis3d_sample_{head}"] = int(points[0]["customdata"][0])
+    with side:
+        st.caption(
+            "Hover a point for its index, label, prediction, norm and angles; "
+            "click one (or type its number) to see the digit."
+        )
+        sample_inspector(head, res, load_image_folder(data_dir)["test"].images)
+    if res.train.snapshots:
+        replay(head, res, radius)
+    with st.expander("Export"):
+        figure_downloads(fig, f"vis3d-{head}", key=f"vis3d_exp_{head}")
+        data_downloads(
+            res.features, res.labels, res.predictions, res.model, f"vis3d-{head}", key=f"vis3d_dat_{head}"
+        )
+
+
+def checkpoint_loader(values: dict, data_dir: str) -> None:
+    """Evaluate an uploaded state_dict: loaded with weights_only, size- and shape-checked."""
+    with st.expander("Load a trained model (a state_dict file, ≤ 64 MiB)"):
+        st.caption(
+            "For example a model.pt written by `python -m sph_viz vis3d --out DIR`. The architecture "
+            "is the chosen head with the current preset's settings."
+        )
+        head = st.selectbox("architecture", HEADS, key="vis3d_ckpt_head")
+        upload = st.file_uploader("model file", type=["pt", "pth"], key="vis3d_ckpt_file")
+        if upload is None or st.session_state.get("vis3d_ckpt_token") == (upload.file_id, head):
+            return
+        st.session_state["vis3d_ckpt_token"] = (upload.file_id, head)
+        model_cfg = head_specs({**values, "heads": [head]}, data_dir)[head][0]
+        try:
+            model = load_checkpoint(upload.getvalue(), CNNVis3D(model_cfg))
+            with st.spinner("Evaluating on the test set…"):
+                res = evaluate_vis3d(model.to(app_device()), data_dir, source=f"uploaded {upload.name}")
+        except ValueError as exc:
+            st.error(f"Model not loaded: {exc}")
+            return
+        st.session_state.setdefault("vis3d_uploaded", {})[f"{head} · {upload.name}"] = res
+        st.success(f"Loaded {upload.name}: test accuracy {res.test_accuracy:.2%}.")
