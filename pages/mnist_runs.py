@@ -101,7 +101,7 @@ def validate_data_dir(text: str) -> str:
 def job_panel(job_key: str, data_dir: str) -> None:
     """Live progress of this session's job: bar, numbers, the sphere as it forms, Stop."""
 
-    @st.fragment(run_every=1.0)
+    @st.fragment(run_every=2.0)
     def panel() -> None:
         job = st.session_state.get(job_key)
         if job is None:

@@ -93,7 +93,6 @@ else:
     if results and c2.button("↻ Retrain shown heads", key="vis3d_retrain"):
         start_training(JOB, {h: specs[h] for h in results}, data_dir)
         st.rerun()
-checkpoint_loader(values, data_dir)
 shown = {**results, **st.session_state.get("vis3d_uploaded", {})}
 if shown:
     st.session_state["vis3d_last_shown"] = shown
@@ -105,3 +104,4 @@ if shown:
     for tab, head in zip(st.tabs(list(shown)), shown, strict=True):
         with tab:
             show_result(head, shown[head], data_dir)
+checkpoint_loader(values, data_dir)

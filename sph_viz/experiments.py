@@ -64,7 +64,7 @@ VIS3D_PRESETS: dict[str, tuple[dict, TrainConfig]] = {
 }
 
 
-PROBE_SIZE = 2000  # test images whose representation is snapshotted during training
+PROBE_SIZE = 1000  # test images whose representation is snapshotted during training
 
 
 @dataclass

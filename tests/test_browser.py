@@ -122,6 +122,15 @@ def test_toy_page_trains_and_steps(page, shots):
     )
 
 
+def test_bad_config_upload_shows_a_message_and_keeps_the_page(page, tmp_path):
+    bad = tmp_path / "config.json"
+    bad.write_text("{not json")
+    page.get_by_text("Configuration file").click()
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(bad))
+    page.get_by_text("Config not loaded: config file is not valid JSON").wait_for(timeout=30_000)
+    wait_for_charts(page, 4)  # what was shown stays
+
+
 def test_vis3d_page_trains_live_and_shows_the_sphere(page, shots):
     go_to(page, "CNN-Vis3D (MNIST)")
     page.get_by_text("CNN-Vis3D: MNIST on a sphere").wait_for(timeout=30_000)
@@ -129,6 +138,27 @@ def test_vis3d_page_trains_live_and_shows_the_sphere(page, shots):
     wait_for_charts(page, 1)
     page.wait_for_timeout(1500)  # let WebGL finish its first frame for the screenshot
     page.screenshot(path=shots / "vis3d.png")
+
+
+def test_crafted_model_upload_is_refused(page, tmp_path):
+    import io
+    import pickle
+
+    marker = tmp_path / "pwned.txt"
+
+    class CreatesAFile:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    evil = tmp_path / "model.pt"
+    buf = io.BytesIO()
+    pickle.dump({"trunk.0.weight": CreatesAFile()}, buf)
+    evil.write_bytes(buf.getvalue())
+    page.get_by_text("Load a trained model").click()
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').last.set_input_files(str(evil))
+    page.get_by_text("Model not loaded: not a plain PyTorch state_dict").wait_for(timeout=30_000)
+    assert not marker.exists()
+    wait_for_charts(page, 1)  # the trained sphere is still shown
 
 
 def test_overlap_page(page, shots):

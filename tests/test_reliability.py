@@ -240,6 +240,7 @@ class CreatesAFile:
         return (open, (self.path, "w"))
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")  # the raw pickle's own protocol
 @pytest.mark.parametrize("as_torch_file", [True, False])
 def test_crafted_pickle_is_refused_and_has_no_effect(tmp_path, as_torch_file):
     marker = tmp_path / "pwned.txt"
