@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -61,6 +62,7 @@ def sync_url(values: dict) -> None:
 
 
 def _load_uploaded_config(prefix: str, fields: Sequence[Field]) -> None:
+    """on_change of the uploader: runs before the widgets exist, so it may set their values."""
     upload = st.session_state.get(f"{prefix}_config_upload")
     if upload is None:
         return
@@ -69,15 +71,10 @@ def _load_uploaded_config(prefix: str, fields: Sequence[Field]) -> None:
     except ValueError as exc:
         st.session_state[f"{prefix}_config_error"] = str(exc)
         return
-    names = {f.name for f in fields}
-    raw = json.loads(upload.getvalue())
-    for name, value in values.items():
-        if name in raw:  # only what the file sets; the rest stays as it is
-            st.session_state[f"{prefix}_{name}"] = list(value) if isinstance(value, tuple) else value
+    for name, value in values.items():  # a config file is a whole configuration
+        st.session_state[f"{prefix}_{name}"] = list(value) if isinstance(value, tuple) else value
     st.session_state[f"{prefix}_config_error"] = None
-    st.session_state[f"{prefix}_config_notes"] = [
-        n for n in notes if n.split(":")[0] in names or "unknown" in n
-    ]
+    st.session_state[f"{prefix}_config_notes"] = notes
 
 
 def config_controls(prefix: str, fields: Sequence[Field], values: dict) -> None:
@@ -104,9 +101,10 @@ def config_controls(prefix: str, fields: Sequence[Field], values: dict) -> None:
             st.warning(f"Config value adjusted: {note}")
 
 
-def _png(fig_json: str) -> bytes:
-    """PNG through kaleido and the system Chromium; raises if no Chromium is there."""
-    return go.Figure(json.loads(fig_json)).to_image(format="png", width=1100, height=700, scale=2)
+@st.cache_resource
+def png_export_available() -> bool:
+    """kaleido draws PNGs with a Chromium it finds on the PATH."""
+    return any(shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome"))
 
 
 def figure_downloads(fig: go.Figure, name: str, key: str) -> None:
@@ -121,22 +119,17 @@ def figure_downloads(fig: go.Figure, name: str, key: str) -> None:
         key=f"{key}_html",
         on_click="ignore",
     )
+    if not png_export_available():
+        c2.caption("PNG export needs Chromium on the server (apt-get install chromium); use HTML.")
+        return
     c2.download_button(
         "⬇ PNG",
-        lambda: _png_or_note(fig_json),
+        lambda: go.Figure(json.loads(fig_json)).to_image(format="png", width=1100, height=700, scale=2),
         file_name=f"{name}.png",
         mime="image/png",
         key=f"{key}_png",
         on_click="ignore",
-        help="Needs Chromium on the server; use HTML where PNG fails.",
     )
-
-
-def _png_or_note(fig_json: str) -> bytes:
-    try:
-        return _png(fig_json)
-    except Exception:  # no Chromium: a 1x1 transparent PNG would mislead; send the reason
-        return b"PNG export needs Chromium on the server (apt-get install chromium); use HTML."
 
 
 def data_downloads(

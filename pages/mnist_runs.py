@@ -84,6 +84,11 @@ def _save(name: str, result: ExperimentResult) -> None:
 
 def start_training(job_key: str, specs: dict[str, RunSpec], data_dir: str) -> None:
     device = app_device()
+    labels = load_image_folder(data_dir)["test"].labels.numpy()
+    # which test images each head's live snapshots show (the same rule run_vis3d uses)
+    st.session_state[f"{job_key}_probes"] = {
+        h: probe_indices(labels, t.seed) for h, (_, t, _) in specs.items()
+    }
     tasks = {
         head: partial(run_vis3d, model_cfg, train_cfg, data_dir=data_dir, device=device)
         for head, (model_cfg, train_cfg, _) in specs.items()
@@ -121,8 +126,7 @@ def job_panel(job_key: str, data_dir: str) -> None:
             job.stop()
         if view.snapshot is not None and view.snapshot.features.shape[1] in (2, 3):
             labels = load_image_folder(data_dir)["test"].labels.numpy()
-            seed = job.tasks[view.current].args[1].seed if view.current else 0
-            idx = probe_indices(labels, seed)
+            idx = st.session_state[f"{job_key}_probes"][view.current]
             fig = make_feature_figure(
                 view.snapshot.features,
                 labels[idx],

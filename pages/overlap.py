@@ -27,10 +27,9 @@ def cached_stats(key: str, tau: float, _features, _labels, _predictions) -> Over
 
 
 def overlap_controls() -> dict:
-    raw_tau = st.session_state.pop("overlap_tau", 1e-6)
-    nearest = min(TAUS, key=lambda t: abs(np.log10(t) - np.log10(raw_tau)))
-    if "overlap_tau_widget" not in st.session_state:
-        st.session_state["overlap_tau_widget"] = nearest
+    if "overlap_tau_widget" not in st.session_state:  # first run: the URL's tau, snapped to the scale
+        url_tau = st.session_state.get("overlap_tau", 1e-6)
+        st.session_state["overlap_tau_widget"] = min(TAUS, key=lambda t: abs(np.log10(t / url_tau)))
     with st.sidebar:
         st.header("Overlap settings")
         tau = st.select_slider(
@@ -46,7 +45,6 @@ def overlap_controls() -> dict:
             images = int(
                 st.number_input("training images", 0, 60000, 0, step=1000, key="overlap_max_samples")
             )
-    st.session_state["overlap_tau"] = tau
     return {"tau": tau, "preset": preset, "heads": heads, "epochs": epochs, "max_samples": images}
 
 

@@ -72,6 +72,19 @@ def train_both(v: dict) -> dict:
     return results
 
 
+@st.cache_data(max_entries=16, show_spinner=False)
+def replay_figure(keys: tuple[str, ...], _results: dict):
+    """The side-by-side animation (about 50 frames); built once per pair of configurations."""
+    results = _results
+    stride = max(1, (len(results["original"].train.snapshots) - 1) // 50)
+    panels = {}
+    for kind, res in results.items():
+        box = toy_panel_box(res)
+        panels[kind] = [toy_representation_figure(res, s, box=box) for s in res.train.snapshots[::stride]]
+    labels = [f"{s.epoch:g}" for s in results["original"].train.snapshots[::stride]]
+    return make_toy_animation(panels, labels)
+
+
 def step_epoch(delta: int | None, epochs: int) -> None:
     now = st.session_state.get("toy_epoch", epochs)
     st.session_state["toy_epoch"] = 0 if delta is None else min(max(now + delta, 0), epochs)
@@ -126,13 +139,9 @@ with step_tab:
         col.plotly_chart(plane, key=f"toy_plane_{kind}")
 with replay_tab:
     st.caption("Plays in your browser: ▶ Play / ❚❚ Pause, or drag the epoch slider.")
-    stride = max(1, n_epochs // 50)
-    panels = {
-        k: [toy_representation_figure(r, s, box=toy_panel_box(r)) for s in r.train.snapshots[::stride]]
-        for k, r in results.items()
-    }
-    labels = [f"{s.epoch:g}" for s in results["original"].train.snapshots[::stride]]
-    st.plotly_chart(make_toy_animation(panels, labels), key="toy_animation")
+    st.plotly_chart(
+        replay_figure(tuple(config_key(r.config) for r in results.values()), results), key="toy_animation"
+    )
 with curves_tab:
     curves = make_curves_figure({k: r.train.history_dicts() for k, r in results.items()})
     st.plotly_chart(curves, key="toy_curves")

@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -109,8 +110,6 @@ def _model_overrides(args) -> dict:
 
 
 def _run_one(args, name: str, seed: int, device):
-    from dataclasses import replace
-
     if args.command == "toy":
         model_cfg = ToyConfig(kind=name, **_model_overrides(args))
         train_cfg = replace(TOY_TRAIN, seed=seed, **_train_overrides(args))

@@ -244,10 +244,13 @@ def run_vis3d(
         probe=x_test[probe_idx],
         test=(x_test, y_test),
         on_progress=on_progress,
+        test_last_epoch=False,  # the final evaluation below gives it
         **callbacks,
     )
     feats, logits = predict(model, x_test)
     test_acc = (logits.argmax(1).cpu() == y_test).double().mean().item()
+    if res.history:
+        res.history[-1].test_accuracy = test_acc
     n_train = len(x) if train_config.max_samples is None else train_config.max_samples
     train_acc = accuracy(model, x[:n_train], y[:n_train])
     config = vis3d_config_dict(model_config, train_config, data_dir)

@@ -154,12 +154,15 @@ def train_model(
     should_stop: Callable[[], bool] | None = None,
     progress_every: int = 10,
     keep_states: bool = False,
+    test_last_epoch: bool = True,
 ) -> TrainResult:
     """Train `model` (with `.features` and `.classifier`) on x (N, ...) / y (N,) in place.
 
     `probe` (P, ...) is the fixed subset whose representation is snapshotted
     `config.snapshots_per_epoch` times per epoch (and once before training); with
-    `keep_states` each snapshot also holds the whole state_dict (for tiny nets).
+    `keep_states` each snapshot also holds the whole state_dict (for tiny nets). `test` is
+    evaluated after every epoch; with `test_last_epoch=False` not after the last one, for a
+    caller that evaluates the final model itself.
     """
     device = torch.device(device)
     if config.max_samples is not None:
@@ -225,7 +228,9 @@ def train_model(
             if i + 1 in snap_at:
                 snap(epoch - 1 + (i + 1) / steps_per_epoch)
         if seen:
-            test_acc = accuracy(model, *test) if test is not None else None
+            last = epoch == config.epochs or result.stopped
+            want_test = test is not None and (test_last_epoch or not last)
+            test_acc = accuracy(model, *test) if want_test else None
             result.history.append(EpochRecord(epoch, loss_sum / seen, correct / seen, test_acc))
             snap(epoch - 1 + seen / n)
         if result.stopped:

@@ -102,5 +102,6 @@ def test_vis3d_dry_run_on_a_small_folder(small_mnist):
     assert res.features.shape == (200, 3)
     np.testing.assert_allclose(np.linalg.norm(res.features, axis=1), 5.0, rtol=1e-5)
     assert 0 <= res.test_accuracy <= 1 and res.config["model"]["head"] == "spherized"
+    assert res.train.history[-1].test_accuracy == res.test_accuracy  # evaluated once, at the end
     assert len(res.train.snapshots) == 4 and res.train.snapshots[0].features.shape == (50, 3)
     assert np.bincount(res.labels[res.probe_indices]).min() >= 1  # every class in the probe
