@@ -1,5 +1,6 @@
 """Home: what the spherization layer is, which device and data are in use, where to go."""
 
+import numpy as np
 import streamlit as st
 
 from pages.common import device_text
@@ -11,13 +12,15 @@ from sph_viz.figures_layer import (
     make_angle_curve_figure,
     make_walkthrough_figure,
 )
+from sph_viz.figures_toy import make_representation_figure
 
 st.title("sph-viz: what a network learns when it may use only angles")
 st.markdown(
     "The **spherization layer** (Kim & Kim, NeurIPS 2022) replaces an ordinary layer so that "
-    "the next layer decides from **angles alone**, yet no information is thrown away: unlike "
-    "projecting onto the sphere (L2 normalisation, SphereNet, W-Softmax), distinct samples stay "
-    "distinct points."
+    "the next layer decides from **angles alone**, yet the norm is not thrown away: unlike "
+    "projecting onto the sphere (L2 normalisation, SphereNet, W-Softmax), samples that differ "
+    "only in length stay distinct points. (Saturated sigmoids can still pin angles to the edge "
+    "of their range; the Overlap page shows where.)"
 )
 c1, c2, c3 = st.columns(3)
 with c1:
@@ -44,6 +47,13 @@ with c3:
         "decision boundary passes through the origin, so only directions matter."
     )
     st.markdown("Logit *j* = r · ‖w_j‖ · cos(angle between s and w_j)")
+    angles = np.concatenate([np.linspace(0.15, 0.55, 12), np.linspace(1.0, 1.4, 12)])
+    points = np.stack([np.cos(angles), np.sin(angles)], 1)  # two classes on the circle
+    fig = make_representation_figure(
+        points, np.repeat([0, 1], 12), np.array([[1.0, -0.3], [-0.3, 1.0]]), None, radius=1.0
+    )
+    fig.update_layout(height=250, margin={"t": 10, "b": 10}, showlegend=False)
+    st.plotly_chart(fig, key="home_decide")
 st.divider()
 left, right = st.columns(2)
 left.markdown(

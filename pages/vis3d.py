@@ -27,7 +27,7 @@ JOB = "vis3d_job"
 init_state_from_url("vis3d", VIS3D_FIELDS)
 PRESET_TEXT = {
     "quick": "12,000 training images, 2 epochs: under a minute on a 2-core CPU",
-    "fast": "all 60,000 images, 3 epochs (~99 % test accuracy; ~3 min per head on 2 CPU cores)",
+    "fast": "all 60,000 images, 3 epochs (~99 % test accuracy; ~2 min per head on 2 CPU cores)",
     "paper": "the paper's recipe: Adam 1e-3, batch 64, r = 1, 20 epochs (slow on a CPU)",
 }
 

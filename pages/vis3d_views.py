@@ -33,13 +33,20 @@ def replay(head: str, res: ExperimentResult, radius: float | None) -> None:
     snaps, probe = res.train.snapshots, res.probe_indices
     with st.expander(f"Replay training (the probe set of {len(probe):,} test images)"):
         k = st.select_slider(
-            "snapshot", options=list(range(len(snaps))), value=len(snaps) - 1,
-            format_func=lambda i: f"epoch {snaps[i].epoch:.2f}", key=f"vis3d_snap_{head}",
-        )  # fmt: skip
+            "snapshot",
+            options=list(range(len(snaps))),
+            value=len(snaps) - 1,
+            format_func=lambda i: f"epoch {snaps[i].epoch:.2f}",
+            key=f"vis3d_snap_{head}",
+        )
         fig = make_feature_figure(
-            snaps[k].features, res.labels[probe], snaps[k].predictions, indices=probe, radius=radius,
+            snaps[k].features,
+            res.labels[probe],
+            snaps[k].predictions,
+            indices=probe,
+            radius=radius,
             title=f"epoch {snaps[k].epoch:.2f}",
-        )  # fmt: skip
+        )
         st.plotly_chart(fig, key=f"vis3d_replay_{head}")
 
 
@@ -54,10 +61,13 @@ def show_result(head: str, res: ExperimentResult, data_dir: str) -> None:
     radius = sphere_radius(res.model)
     main, side = st.columns([3, 1])
     fig = make_feature_figure(
-        res.features, res.labels, res.predictions, radius=radius,
+        res.features,
+        res.labels,
+        res.predictions,
+        radius=radius,
         highlight=[st.session_state.get(f"vis3d_sample_{head}", 0)],
         title=f"{head}: {len(res.labels):,} test images",
-    )  # fmt: skip
+    )
     event = main.plotly_chart(fig, key=f"vis3d_fig_{head}", on_select="rerun", selection_mode="points")
     points = event.get("selection", {}).get("points", []) if event else []
     if points and points[0].get("customdata"):  # a clicked point picks the sample shown

@@ -42,8 +42,13 @@ def test_toy_page_trains_and_draws_both_nets(fresh_app):
         assert sum(len(decode(t["x"])) for t in points) == 200
     circle = next(t for t in spherized["data"] if t["name"].startswith("circle"))
     np.testing.assert_allclose(np.hypot(decode(circle["x"]), decode(circle["y"])), 2.0)
-    pts = np.concatenate([np.stack([decode(t["x"]), decode(t["y"])], 1) for t in spherized["data"]
-                          if t["name"].startswith("class")])  # fmt: skip
+    pts = np.concatenate(
+        [
+            np.stack([decode(t["x"]), decode(t["y"])], 1)
+            for t in spherized["data"]
+            if t["name"].startswith("class")
+        ]
+    )
     np.testing.assert_allclose(np.linalg.norm(pts, axis=1), 2.0, rtol=1e-5)  # on the circle
     for t in spherized["data"]:  # every hyperplane of the bias-free head passes through (0, 0)
         if t.get("mode") == "lines" and not t["name"].startswith("circle"):

@@ -24,8 +24,15 @@ pytestmark = [
         not Path(CHROMIUM).exists(), reason="Chromium not installed (apt-get install chromium)"
     ),
 ]
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def free_port() -> int:
@@ -38,9 +45,23 @@ def free_port() -> int:
 def server(tmp_path_factory):
     port = free_port()
     env = {**os.environ, "SPH_VIZ_CACHE_DIR": str(tmp_path_factory.mktemp("cache"))}
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-           "--server.port", str(port), "--server.address", "127.0.0.1",
-           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "app.py",
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+    ]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     for _ in range(300):  # up to 30 s for the server to answer
@@ -84,8 +105,9 @@ def wait_for_charts(page, n: int, timeout: float = 60_000) -> None:
     page.wait_for_function(
         """n => { const p = [...document.querySelectorAll('.js-plotly-plot')];
                   return p.length >= n && p.every(e => e._fullData && e._fullData.length > 0); }""",
-        arg=n, timeout=timeout,
-    )  # fmt: skip
+        arg=n,
+        timeout=timeout,
+    )
 
 
 def go_to(page, label: str) -> None:

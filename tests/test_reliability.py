@@ -177,9 +177,11 @@ def test_damaged_cache_entries_are_ignored_and_removed(tmp_path, toy_result, dam
     path = store.save(toy_result)
     blob = path.read_bytes()
     damaged = {
-        "truncate": blob[: len(blob) // 2], "flip": blob[:-10] + bytes([blob[-10] ^ 1]) + blob[-9:],
-        "foreign": b"PK\x03\x04" + blob[4:], "empty": b"",
-    }[damage]  # fmt: skip
+        "truncate": blob[: len(blob) // 2],
+        "flip": blob[:-10] + bytes([blob[-10] ^ 1]) + blob[-9:],
+        "foreign": b"PK\x03\x04" + blob[4:],
+        "empty": b"",
+    }[damage]
     path.write_bytes(damaged)
     assert store.load(toy_result.config) is None
     assert not path.exists()
