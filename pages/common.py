@@ -132,6 +132,15 @@ def figure_downloads(fig: go.Figure, name: str, key: str) -> None:
     )
 
 
+def chart_with_export(fig: go.Figure, name: str, key: str, where=None, **chart_kwargs):
+    """Show a figure with a small 'Export figure' popover (HTML, PNG) under it."""
+    where = where or st
+    event = where.plotly_chart(fig, key=key, **chart_kwargs)
+    with where.popover("⬇ Export figure"):
+        figure_downloads(fig, name, key=f"{key}_export")
+    return event
+
+
 def data_downloads(
     features: np.ndarray, labels: np.ndarray, predictions: np.ndarray, model, name: str, key: str
 ):

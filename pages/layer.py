@@ -4,6 +4,7 @@ import math
 
 import streamlit as st
 
+from pages.common import chart_with_export
 from sph_viz.figures_layer import (
     compute_angle_curve,
     compute_reachable_patch,
@@ -37,7 +38,7 @@ v = layer_controls()
 st.subheader("1 · Angularization  φ = (π/2 − φ_L)·σ(αz) + φ_L,   φ_L = asin(δ^(1/n))")
 z1 = st.slider("pre-activation z₁", -10.0, 10.0, 0.5, 0.1, key="layer_z1")
 z, phi, phi_low = compute_angle_curve(v["alpha"], v["delta"], v["n"])
-st.plotly_chart(make_angle_curve_figure(z, phi, phi_low, marker_z=z1), key="layer_curve")
+chart_with_export(make_angle_curve_figure(z, phi, phi_low, marker_z=z1), "layer-angle-curve", "layer_curve")
 st.caption(
     f"With n = {v['n']} and δ = {v['delta']:.0e}, φ_L = {phi_low:.4g} rad "
     f"({math.degrees(phi_low):.3g}°): every angle stays in [φ_L, π/2], so ∏ sin φ ≥ δ and "
@@ -59,7 +60,7 @@ left.caption(
     "coordinate positive."
 )
 patch = compute_reachable_patch(v["alpha"], v["delta"], v["radius"])
-right.plotly_chart(make_walkthrough_figure(stage, patch), key="layer_sphere")
+chart_with_export(make_walkthrough_figure(stage, patch), "layer-walkthrough", "layer_sphere", right)
 st.subheader("3 · Effect of r")
 st.markdown(
     f"Every output has norm exactly r = {v['radius']:g}. The next layer is linear **without bias**, "

@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 from models.vis3d import HEADS
-from pages.common import init_state_from_url, show_url_notes, sync_url
+from pages.common import chart_with_export, init_state_from_url, show_url_notes, sync_url
 from pages.mnist_runs import harvest, head_specs, job_panel, lookup, show_job_errors, start_training
 from sph_viz.cli import OVERLAP_HEADS
 from sph_viz.data import BUNDLED_MNIST, load_image_folder
@@ -141,8 +141,8 @@ st.dataframe(
     },
 )
 left, right = st.columns(2)
-left.plotly_chart(make_overlap_bar_figure(stats), key="overlap_bars")
-right.plotly_chart(make_nn_cosine_histogram(stats), key="overlap_hist")
+chart_with_export(make_overlap_bar_figure(stats), "overlap-bars", "overlap_bars", left)
+chart_with_export(make_nn_cosine_histogram(stats), "overlap-nn-cosine", "overlap_hist", right)
 st.subheader("Overlapping groups")
 for name, tab in zip(stats, st.tabs(list(stats)), strict=True):
     with tab:

@@ -6,9 +6,9 @@ import streamlit as st
 
 from models.toy import ToyConfig
 from pages.common import (
+    chart_with_export,
     config_controls,
     data_downloads,
-    figure_downloads,
     init_state_from_url,
     result_store,
     show_url_notes,
@@ -123,7 +123,7 @@ with step_tab:
         snap = res.train.snapshots[epoch]
         box = toy_panel_box(res)
         rep = toy_representation_figure(res, snap, title=f"{kind}: representation, epoch {epoch}", box=box)
-        col.plotly_chart(rep, key=f"toy_rep_{kind}")
+        chart_with_export(rep, f"toy-{kind}-representation-epoch{epoch}", f"toy_rep_{kind}", col)
         w, b = snap.params["weight"], snap.params.get("bias")
         cross = compute_crossing(w, b)
         where = "parallel: they never cross" if cross is None else f"at ({cross[0]:.3f}, {cross[1]:.3f})"
@@ -136,7 +136,7 @@ with step_tab:
         model.load_state_dict(snap.state)
         grid = compute_decision_grid(model, TOY_INPUT_BOX, resolution=90)
         plane = make_input_plane_figure(toy_inputs(res), res.labels, grid, title=f"{kind}: input plane")
-        col.plotly_chart(plane, key=f"toy_plane_{kind}")
+        chart_with_export(plane, f"toy-{kind}-input-plane-epoch{epoch}", f"toy_plane_{kind}", col)
 with replay_tab:
     st.caption("Plays in your browser: ▶ Play / ❚❚ Pause, or drag the epoch slider.")
     st.plotly_chart(
@@ -144,20 +144,11 @@ with replay_tab:
     )
 with curves_tab:
     curves = make_curves_figure({k: r.train.history_dicts() for k, r in results.items()})
-    st.plotly_chart(curves, key="toy_curves")
+    chart_with_export(curves, "toy-curves", "toy_curves")
 with export_tab:
+    st.caption("Each figure has its own ⬇ Export figure button (HTML, PNG). Data and models:")
     for kind, res in results.items():
         st.subheader(kind)
-        figure_downloads(
-            toy_representation_figure(res, res.train.snapshots[-1], box=toy_panel_box(res)),
-            f"toy-{kind}-representation",
-            key=f"toy_fig_{kind}",
-        )
         data_downloads(
-            res.features,
-            res.labels,
-            res.predictions,
-            res.model,
-            f"toy-{kind}",
-            key=f"toy_data_{kind}",
+            res.features, res.labels, res.predictions, res.model, f"toy-{kind}", key=f"toy_data_{kind}"
         )

@@ -207,3 +207,11 @@ def test_layer_page(page, shots):
 
 def test_no_console_errors(page):
     assert page.console_errors == []
+
+
+def test_png_export_through_kaleido_and_the_system_chromium():
+    import plotly.graph_objects as go
+
+    fig = go.Figure(go.Scatter(x=[0, 1], y=[1, 0]))
+    png = fig.to_image(format="png", width=400, height=300)  # what the ⬇ PNG buttons send
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 1000
