@@ -15,10 +15,11 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from sph_viz.device import describe_device, pick_device
+from sph_viz.experiments import ExperimentResult
 from sph_viz.jobs import TrainingJob
 from sph_viz.outputs import features_npz_bytes, state_dict_bytes
 from sph_viz.params import Field, parse_config_json, parse_params, to_query
-from sph_viz.store import ResultStore
+from sph_viz.store import ResultStore, config_key
 
 
 @st.cache_resource
@@ -34,6 +35,29 @@ def device_text() -> str:
 def result_store() -> ResultStore:
     """Shared by every session; entries are keyed by the full configuration."""
     return ResultStore()
+
+
+MEMO_SIZE = 16  # results a session keeps in memory (a CNN-Vis3D result is ~7 MiB)
+
+
+def recall(memo_name: str, config: dict) -> ExperimentResult | None:
+    """The result for config: this session's memo, then the disk cache; None if neither has it."""
+    memo = st.session_state.setdefault(memo_name, {})
+    key = config_key(config)
+    if key not in memo:
+        result = result_store().load(config)
+        if result is None:
+            return None
+        remember(memo_name, result)
+    return memo[key]
+
+
+def remember(memo_name: str, result: ExperimentResult) -> None:
+    """Keep a result in this session's memo, dropping the oldest past MEMO_SIZE."""
+    memo = st.session_state.setdefault(memo_name, {})
+    memo[config_key(result.config)] = result
+    while len(memo) > MEMO_SIZE:
+        memo.pop(next(iter(memo)))
 
 
 def init_state_from_url(prefix: str, fields: Sequence[Field]) -> None:

@@ -12,7 +12,7 @@ from functools import partial
 import streamlit as st
 
 from models.vis3d import Vis3DConfig
-from pages.common import app_device, result_store, start_job
+from pages.common import app_device, recall, remember, result_store, start_job
 from sph_viz.data import BUNDLED_MNIST, load_image_folder
 from sph_viz.experiments import (
     ExperimentResult,
@@ -23,7 +23,6 @@ from sph_viz.experiments import (
     vis3d_preset,
 )
 from sph_viz.figures_sphere import make_feature_figure
-from sph_viz.store import config_key
 from sph_viz.train import TrainConfig
 
 RunSpec = tuple[Vis3DConfig, TrainConfig, dict]  # model config, train config, cache config
@@ -55,27 +54,27 @@ def head_specs(values: dict, data_dir: str) -> dict[str, RunSpec]:
 
 def lookup(specs: dict[str, RunSpec]) -> dict[str, ExperimentResult]:
     """Results already trained for these specs: this session's memo, then the disk cache."""
-    memo = st.session_state.setdefault("mnist_memo", {})
-    found = {}
-    for head, (_, _, config) in specs.items():
-        key = config_key(config)
-        if key not in memo:
-            res = result_store().load(config)
-            if res is not None:
-                memo[key] = res
-        if key in memo:
-            found[head] = memo[key]
-    return found
+    found = {head: recall("mnist_memo", config) for head, (_, _, config) in specs.items()}
+    return {head: res for head, res in found.items() if res is not None}
 
 
 def harvest(job_key: str) -> None:
     """Move a job's finished results into the session memo; errors stay on the job."""
     job = st.session_state.get(job_key)
-    if job is None:
-        return
-    memo = st.session_state.setdefault("mnist_memo", {})
-    for res in job.view().results.values():
-        memo[config_key(res.config)] = res
+    if job is not None:
+        for res in job.view().results.values():
+            remember("mnist_memo", res)
+
+
+def pending_runs(
+    job_key: str, specs: dict[str, RunSpec]
+) -> tuple[dict[str, ExperimentResult], list[str], bool]:
+    """The results for specs (a finished job's taken in first), the heads still missing, and
+    whether this session's job is running."""
+    harvest(job_key)
+    results = lookup(specs)
+    job = st.session_state.get(job_key)
+    return results, [h for h in specs if h not in results], job is not None and job.alive
 
 
 def _save(name: str, result: ExperimentResult) -> None:

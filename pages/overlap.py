@@ -5,7 +5,7 @@ import streamlit as st
 
 from models.vis3d import HEADS
 from pages.common import chart_with_export, init_state_from_url, show_url_notes, sync_url
-from pages.mnist_runs import harvest, head_specs, job_panel, lookup, show_job_errors, start_training
+from pages.mnist_runs import head_specs, job_panel, pending_runs, show_job_errors, start_training
 from sph_viz.cli import OVERLAP_HEADS
 from sph_viz.data import BUNDLED_MNIST, load_image_folder
 from sph_viz.figures_overlap import make_nn_cosine_histogram, make_overlap_bar_figure
@@ -97,12 +97,9 @@ st.markdown(
 show_url_notes("overlap")
 v = overlap_controls()
 sync_url({"tau": v["tau"]})
-harvest(JOB)
 specs = head_specs({**v, "radius": 5.0, "seed": 0}, str(BUNDLED_MNIST))
-results = lookup(specs)
-missing = [h for h in specs if h not in results]
-job = st.session_state.get(JOB)
-if job is not None and job.alive:
+results, missing, running = pending_runs(JOB, specs)
+if running:
     job_panel(JOB, str(BUNDLED_MNIST))
 else:
     show_job_errors(JOB)

@@ -10,6 +10,8 @@ from pages.common import (
     config_controls,
     data_downloads,
     init_state_from_url,
+    recall,
+    remember,
     result_store,
     show_url_notes,
     sync_url,
@@ -44,14 +46,11 @@ def toy_controls() -> dict:
 
 def train_both(v: dict) -> dict:
     """Both nets for these settings: from this session, the disk cache, or trained now."""
-    memo = st.session_state.setdefault("toy_memo", {})
     results, bar = {}, None
     for i, kind in enumerate(KINDS):
         model_cfg = ToyConfig(kind, radius=v["radius"], scale=v["scale"])
         train_cfg = replace(TOY_TRAIN, lr=v["lr"], epochs=v["epochs"], batch_size=v["batch"], seed=v["seed"])
-        config = toy_config_dict(model_cfg, train_cfg, v["noise"])
-        key = config_key(config)
-        res = memo.get(key) or result_store().load(config)
+        res = recall("toy_memo", toy_config_dict(model_cfg, train_cfg, v["noise"]))
         if res is None:
             bar = bar or st.progress(0.0, "Training…")
 
@@ -63,12 +62,10 @@ def train_both(v: dict) -> dict:
                 result_store().save(res)
             except OSError as exc:
                 st.warning(f"Result not saved to the disk cache ({exc}); it stays for this session.")
-        memo[key] = res
+            remember("toy_memo", res)
         results[kind] = res
     if bar:
         bar.empty()
-    while len(memo) > 16:
-        memo.pop(next(iter(memo)))
     return results
 
 

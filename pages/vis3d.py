@@ -11,10 +11,9 @@ from pages.common import (
     sync_url,
 )
 from pages.mnist_runs import (
-    harvest,
     head_specs,
     job_panel,
-    lookup,
+    pending_runs,
     show_job_errors,
     start_training,
     validate_data_dir,
@@ -72,12 +71,8 @@ except DataError as exc:
 if not values["heads"]:
     st.info("Choose at least one head in the sidebar.")
     st.stop()
-harvest(JOB)
 specs = head_specs(values, data_dir)
-results = lookup(specs)
-missing = [h for h in specs if h not in results]
-job = st.session_state.get(JOB)
-running = job is not None and job.alive
+results, missing, running = pending_runs(JOB, specs)
 if missing and not running and not st.session_state.get("vis3d_autostarted") and values["preset"] == "quick":
     st.session_state["vis3d_autostarted"] = True  # a first visit trains the quick preset by itself
     start_training(JOB, {h: specs[h] for h in missing}, data_dir)

@@ -198,25 +198,34 @@ def evaluate_vis3d(
     There is no training history; the train accuracy is measured on the training split.
     """
     train, test = load_vis3d_data(data_dir, model.config.n_classes)
-    feats, logits = predict(model, normalize_images(test.images))
-    preds = logits.argmax(1).cpu()
+    x, y = normalize_images(train.images), train.labels
+    feats, preds, train_acc, test_acc = _evaluate(model, x, y, normalize_images(test.images), test.labels)
     config = {
         "experiment": "vis3d",
         "model": asdict(model.config),
         "source": source,
         "data_dir": str(Path(data_dir).expanduser().resolve()),
     }
+    device = str(next(model.parameters()).device)
     return ExperimentResult(
         model,
-        TrainResult(device=str(next(model.parameters()).device)),
-        feats.cpu().numpy(),
+        TrainResult(device=device),
+        feats,
         test.labels.numpy(),
-        preds.numpy(),
-        accuracy(model, normalize_images(train.images), train.labels),
-        (preds == test.labels).double().mean().item(),
+        preds,
+        train_acc,
+        test_acc,
         config,
         np.arange(0),
     )
+
+
+def _evaluate(model: nn.Module, x, y, x_test, y_test) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """Test features (N, k) and predictions (N,), then train and test accuracy."""
+    feats, logits = predict(model, x_test)
+    preds = logits.argmax(1).cpu()
+    test_acc = (preds == y_test).double().mean().item()
+    return feats.cpu().numpy(), preds.numpy(), accuracy(model, x, y), test_acc
 
 
 def run_vis3d(
@@ -247,21 +256,9 @@ def run_vis3d(
         test_last_epoch=False,  # the final evaluation below gives it
         **callbacks,
     )
-    feats, logits = predict(model, x_test)
-    test_acc = (logits.argmax(1).cpu() == y_test).double().mean().item()
+    n_train = len(x) if train_config.max_samples is None else train_config.max_samples
+    feats, preds, train_acc, test_acc = _evaluate(model, x[:n_train], y[:n_train], x_test, y_test)
     if res.history:
         res.history[-1].test_accuracy = test_acc
-    n_train = len(x) if train_config.max_samples is None else train_config.max_samples
-    train_acc = accuracy(model, x[:n_train], y[:n_train])
     config = vis3d_config_dict(model_config, train_config, data_dir)
-    return ExperimentResult(
-        model,
-        res,
-        feats.cpu().numpy(),
-        y_test.numpy(),
-        logits.argmax(1).cpu().numpy(),
-        train_acc,
-        test_acc,
-        config,
-        probe_idx,
-    )
+    return ExperimentResult(model, res, feats, y_test.numpy(), preds, train_acc, test_acc, config, probe_idx)
