@@ -3,16 +3,16 @@
 import numpy as np
 import streamlit as st
 
-from pages.common import device_text
+from sph_viz.app.state import device_text
 from sph_viz.data import BUNDLED_MNIST, MNIST_CREDIT
-from sph_viz.figures_layer import (
+from sph_viz.figures.layer import (
     compute_angle_curve,
     compute_reachable_patch,
     compute_walkthrough,
     make_angle_curve_figure,
     make_walkthrough_figure,
 )
-from sph_viz.figures_toy import make_representation_figure
+from sph_viz.figures.toy import make_representation_figure
 
 st.title("sph-viz: what a network learns when it may use only angles")
 st.markdown(

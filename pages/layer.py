@@ -4,49 +4,45 @@ import math
 
 import streamlit as st
 
-from pages.common import chart_with_export
-from sph_viz.figures_layer import (
+from sph_viz.app.exports import chart_with_export
+from sph_viz.app.state import config_controls, init_state_from_url, show_url_notes, sync_url
+from sph_viz.app.widgets import field_widget
+from sph_viz.figures.layer import (
     compute_angle_curve,
     compute_reachable_patch,
     compute_walkthrough,
     make_angle_curve_figure,
     make_walkthrough_figure,
 )
+from sph_viz.settings import LAYER_FIELDS
 
-DELTAS = [10.0**-k for k in range(12, 0, -1)]
+FIELDS = {f.name: f for f in LAYER_FIELDS}
+init_state_from_url("layer", LAYER_FIELDS)
 
 
 def layer_controls() -> dict:
     with st.sidebar:
         st.header("Layer settings")
-        return {
-            "alpha": st.slider("α (sigmoid scale)", 0.1, 10.0, 1.0, 0.1, key="layer_alpha"),
-            "delta": st.select_slider(
-                "δ (lower bound of ∏ sin φ)",
-                DELTAS,
-                value=1e-6,
-                format_func=lambda d: f"{d:.0e}",
-                key="layer_delta",
-            ),
-            "n": st.slider("n (pre-activations)", 1, 64, 2, key="layer_n"),
-            "radius": st.slider("radius r", 0.1, 10.0, 1.0, 0.1, key="layer_radius"),
-        }
+        return {name: field_widget("layer", FIELDS[name]) for name in ("alpha", "delta", "n", "radius")}
 
 
 st.title("Layer explorer")
+show_url_notes("layer")
 v = layer_controls()
 st.subheader("1 · Angularization  φ = (π/2 − φ_L)·σ(αz) + φ_L,   φ_L = asin(δ^(1/n))")
-z1 = st.slider("pre-activation z₁", -10.0, 10.0, 0.5, 0.1, key="layer_z1")
+v["z1"] = field_widget("layer", FIELDS["z1"])
 z, phi, phi_low = compute_angle_curve(v["alpha"], v["delta"], v["n"])
-chart_with_export(make_angle_curve_figure(z, phi, phi_low, marker_z=z1), "layer-angle-curve", "layer_curve")
+chart_with_export(
+    make_angle_curve_figure(z, phi, phi_low, marker_z=v["z1"]), "layer-angle-curve", "layer_curve"
+)
 st.caption(
     f"With n = {v['n']} and δ = {v['delta']:.0e}, φ_L = {phi_low:.4g} rad "
     f"({math.degrees(phi_low):.3g}°): every angle stays in [φ_L, π/2], so ∏ sin φ ≥ δ and "
     "the last coordinate never collapses. Larger α makes the sigmoid steeper."
 )
 st.subheader("2 · Conversion to Cartesian: two angles → a point on the sphere in 3-D")
-z2 = st.slider("pre-activation z₂", -10.0, 10.0, -0.5, 0.1, key="layer_z2")
-stage = compute_walkthrough((z1, z2), v["alpha"], v["delta"], v["radius"])
+v["z2"] = field_widget("layer", FIELDS["z2"])
+stage = compute_walkthrough((v["z1"], v["z2"]), v["alpha"], v["delta"], v["radius"])
 left, right = st.columns([1, 2])
 left.markdown(
     f"**z** = ({stage['z'][0]:.2f}, {stage['z'][1]:.2f})  \n"
@@ -57,7 +53,7 @@ left.markdown(
 )
 left.caption(
     "The shaded octant is all a 2-D spherization can reach: angles in [φ_L, π/2] keep every "
-    "coordinate positive."
+    "coordinate positive. This section always uses n = 2 (two angles, a 3-D point)."
 )
 patch = compute_reachable_patch(v["alpha"], v["delta"], v["radius"])
 chart_with_export(make_walkthrough_figure(stage, patch), "layer-walkthrough", "layer_sphere", right)
@@ -68,3 +64,6 @@ st.markdown(
     "decision. A larger r lets the softmax become confident sooner, which is why the CNN-Vis3D "
     "`fast` preset uses r = 5."
 )
+with st.sidebar:
+    config_controls("layer", LAYER_FIELDS, v)
+sync_url(v)

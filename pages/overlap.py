@@ -3,20 +3,19 @@
 import numpy as np
 import streamlit as st
 
-from models.vis3d import HEADS
-from pages.common import chart_with_export, init_state_from_url, show_url_notes, sync_url
-from pages.mnist_runs import head_specs, job_panel, pending_runs, show_job_errors, start_training
-from sph_viz.cli import OVERLAP_HEADS
+from sph_viz.app.exports import chart_with_export
+from sph_viz.app.runs import head_specs, job_panel, pending_runs, show_job_errors, start_training
+from sph_viz.app.state import config_controls, init_state_from_url, show_url_notes, sync_url
+from sph_viz.app.widgets import controls
 from sph_viz.data import BUNDLED_MNIST, load_image_folder
-from sph_viz.figures_overlap import make_nn_cosine_histogram, make_overlap_bar_figure
-from sph_viz.figures_sphere import make_feature_figure
+from sph_viz.figures.overlap import make_nn_cosine_histogram, make_overlap_bar_figure
+from sph_viz.figures.reports import sphere_radius
+from sph_viz.figures.sphere import make_feature_figure
 from sph_viz.overlap import OverlapStats, overlap_stats
-from sph_viz.params import OVERLAP_FIELDS
-from sph_viz.reports import sphere_radius
+from sph_viz.settings import OVERLAP_FIELDS
 from sph_viz.store import config_key
 
 JOB = "overlap_job"
-TAUS = [float(f"{m}e{e}") for e in range(-12, -1) for m in (1, 3)]
 init_state_from_url("overlap", OVERLAP_FIELDS)
 
 
@@ -27,25 +26,11 @@ def cached_stats(key: str, tau: float, _features, _labels, _predictions) -> Over
 
 
 def overlap_controls() -> dict:
-    if "overlap_tau_widget" not in st.session_state:  # first run: the URL's tau, snapped to the scale
-        url_tau = st.session_state.get("overlap_tau", 1e-6)
-        st.session_state["overlap_tau_widget"] = min(TAUS, key=lambda t: abs(np.log10(t / url_tau)))
     with st.sidebar:
         st.header("Overlap settings")
-        tau = st.select_slider(
-            "τ: overlap when cosine ≥ 1 − τ",
-            TAUS,
-            format_func=lambda t: f"{t:.0e}",
-            key="overlap_tau_widget",
-        )
-        preset = st.selectbox("trained with preset", ["quick", "fast", "paper"], key="overlap_preset")
-        heads = st.multiselect("heads", HEADS, default=list(OVERLAP_HEADS), key="overlap_heads")
-        with st.expander("Override the preset (0 = keep)"):
-            epochs = int(st.number_input("epochs", 0, 50, 0, key="overlap_epochs"))
-            images = int(
-                st.number_input("training images", 0, 60000, 0, step=1000, key="overlap_max_samples")
-            )
-    return {"tau": tau, "preset": preset, "heads": heads, "epochs": epochs, "max_samples": images}
+        v = controls("overlap", OVERLAP_FIELDS)
+        config_controls("overlap", OVERLAP_FIELDS, v)
+    return v
 
 
 def group_explorer(name: str, res, stats: OverlapStats) -> None:
@@ -96,8 +81,8 @@ st.markdown(
 )
 show_url_notes("overlap")
 v = overlap_controls()
-sync_url({"tau": v["tau"]})
-specs = head_specs({**v, "radius": 5.0, "seed": 0}, str(BUNDLED_MNIST))
+sync_url(v)
+specs = head_specs(v, str(BUNDLED_MNIST))
 results, missing, running = pending_runs(JOB, specs)
 if running:
     job_panel(JOB, str(BUNDLED_MNIST))

@@ -1,14 +1,10 @@
 """Toy task (Fig. 3): original vs spherized on 2-D data, epoch by epoch."""
 
-from dataclasses import replace
-
 import streamlit as st
 
-from models.toy import ToyConfig
-from pages.common import (
-    chart_with_export,
+from sph_viz.app.exports import chart_with_export, data_downloads
+from sph_viz.app.state import (
     config_controls,
-    data_downloads,
     init_state_from_url,
     recall,
     remember,
@@ -16,30 +12,23 @@ from pages.common import (
     show_url_notes,
     sync_url,
 )
-from sph_viz.experiments import TOY_TRAIN, run_toy, toy_config_dict
-from sph_viz.figures_toy import make_curves_figure, make_input_plane_figure, make_toy_animation
+from sph_viz.app.widgets import controls
+from sph_viz.experiments import build_model
+from sph_viz.figures.reports import TOY_INPUT_BOX, toy_inputs, toy_panel_box, toy_representation_figure
+from sph_viz.figures.toy import make_curves_figure, make_input_plane_figure, make_toy_animation
 from sph_viz.geometry import compute_crossing, compute_decision_grid
-from sph_viz.params import TOY_FIELDS
-from sph_viz.reports import TOY_INPUT_BOX, toy_inputs, toy_panel_box, toy_representation_figure
-from sph_viz.store import build_model, config_key
+from sph_viz.settings import TOY_CHOICES, TOY_FIELDS
+from sph_viz.specs import make_run_specs
+from sph_viz.store import config_key
 from sph_viz.train import TrainingDiverged
 
-KINDS = ("original", "spherized")
 init_state_from_url("toy", TOY_FIELDS)
 
 
 def toy_controls() -> dict:
     with st.sidebar:
         st.header("Toy task settings")
-        v = {
-            "lr": st.number_input("learning rate", 1e-4, 1.0, step=0.005, format="%.4f", key="toy_lr"),
-            "epochs": int(st.number_input("epochs", 1, 500, key="toy_epochs")),
-            "batch": int(st.number_input("batch size", 1, 200, key="toy_batch")),
-            "seed": int(st.number_input("seed", 0, 2**31 - 1, key="toy_seed")),
-            "noise": st.slider("noise (± per axis)", 0.0, 0.5, step=0.01, key="toy_noise"),
-            "radius": st.slider("circle radius r (spherized)", 0.1, 20.0, step=0.1, key="toy_radius"),
-            "scale": st.slider("initial α (spherized)", 0.1, 20.0, step=0.1, key="toy_scale"),
-        }
+        v = controls("toy", TOY_FIELDS)
         config_controls("toy", TOY_FIELDS, v)
     return v
 
@@ -47,17 +36,16 @@ def toy_controls() -> dict:
 def train_both(v: dict) -> dict:
     """Both nets for these settings: from this session, the disk cache, or trained now."""
     results, bar = {}, None
-    for i, kind in enumerate(KINDS):
-        model_cfg = ToyConfig(kind, radius=v["radius"], scale=v["scale"])
-        train_cfg = replace(TOY_TRAIN, lr=v["lr"], epochs=v["epochs"], batch_size=v["batch"], seed=v["seed"])
-        res = recall("toy_memo", toy_config_dict(model_cfg, train_cfg, v["noise"]))
+    specs = make_run_specs("toy", v, TOY_CHOICES, preset_name="paper")
+    for i, (kind, spec) in enumerate(specs.items()):
+        res = recall("toy_memo", spec.cache_config)
         if res is None:
             bar = bar or st.progress(0.0, "Training…")
 
             def progress(p, i=i, kind=kind, bar=bar):
                 bar.progress((i + p.fraction) / 2, f"Training {kind}: epoch {p.epoch}")
 
-            res = run_toy(model_cfg, train_cfg, noise=v["noise"], on_progress=progress)
+            res = spec.run(on_progress=progress)
             try:
                 result_store().save(res)
             except OSError as exc:
@@ -115,7 +103,7 @@ with step_tab:
     c[2].button("+1 ▶", on_click=step_epoch, args=(1, n_epochs), key="toy_forward")
     epoch = c[3].slider("epoch", 0, n_epochs, key="toy_epoch", label_visibility="collapsed")
     cols = st.columns(2)
-    for col, kind in zip(cols, KINDS, strict=True):
+    for col, kind in zip(cols, TOY_CHOICES, strict=True):
         res = results[kind]
         snap = res.train.snapshots[epoch]
         box = toy_panel_box(res)

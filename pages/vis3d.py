@@ -2,15 +2,7 @@
 
 import streamlit as st
 
-from models.vis3d import HEADS
-from pages.common import (
-    config_controls,
-    device_text,
-    init_state_from_url,
-    show_url_notes,
-    sync_url,
-)
-from pages.mnist_runs import (
+from sph_viz.app.runs import (
     head_specs,
     job_panel,
     pending_runs,
@@ -18,41 +10,28 @@ from pages.mnist_runs import (
     start_training,
     validate_data_dir,
 )
-from pages.vis3d_views import checkpoint_loader, show_result
+from sph_viz.app.state import config_controls, device_text, init_state_from_url, show_url_notes, sync_url
+from sph_viz.app.views import checkpoint_loader, show_result
+from sph_viz.app.widgets import field_widget
 from sph_viz.data import DataError
-from sph_viz.params import VIS3D_FIELDS
+from sph_viz.settings import PRESETS, VIS3D_FIELDS
 
 JOB = "vis3d_job"
+FIELDS = {f.name: f for f in VIS3D_FIELDS}
+PRESET_TEXT = {name: p.description for name, p in PRESETS["vis3d"].items()}
 init_state_from_url("vis3d", VIS3D_FIELDS)
-PRESET_TEXT = {
-    "quick": "12,000 training images, 2 epochs: under a minute on a 2-core CPU",
-    "fast": "all 60,000 images, 3 epochs (~99 % test accuracy; ~2 min per head on 2 CPU cores)",
-    "paper": "the paper's recipe: Adam 1e-3, batch 64, r = 1, 20 epochs (slow on a CPU)",
-}
 
 
 def vis3d_controls() -> tuple[dict, str]:
     with st.sidebar:
         st.header("CNN-Vis3D settings")
-        v = {
-            "preset": st.selectbox(
-                "preset",
-                list(PRESET_TEXT),
-                key="vis3d_preset",
-                format_func=lambda p: f"{p} — {PRESET_TEXT[p].split(':')[0]}",
-            ),
-            "heads": st.multiselect("heads", HEADS, key="vis3d_heads"),
-        }
+        brief = {"preset": lambda p: f"{p} — {PRESET_TEXT[p].split(':')[0]}"}
+        v = {name: field_widget("vis3d", FIELDS[name], brief.get(name)) for name in ("preset", "heads")}
         with st.expander("Override the preset (0 = keep)"):
-            v["epochs"] = int(st.number_input("epochs", 0, 50, key="vis3d_epochs"))
-            v["lr"] = st.number_input("learning rate", 0.0, 10.0, step=1e-3, format="%.4f", key="vis3d_lr")
-            v["optimizer"] = st.selectbox("optimizer", ["preset", "adam", "sgd"], key="vis3d_optimizer")
-            v["batch"] = int(st.number_input("batch size", 0, 2048, key="vis3d_batch"))
-            v["max_samples"] = int(
-                st.number_input("training images", 0, 60000, step=1000, key="vis3d_max_samples")
-            )
-        v["radius"] = st.slider("sphere radius r (spherized)", 0.1, 50.0, step=0.1, key="vis3d_radius")
-        v["seed"] = int(st.number_input("seed", 0, 2**31 - 1, key="vis3d_seed"))
+            for name in ("epochs", "lr", "optimizer", "batch_size", "weight_decay", "max_samples", "scale"):
+                v[name] = field_widget("vis3d", FIELDS[name])
+        for name in ("radius", "seed"):
+            v[name] = field_widget("vis3d", FIELDS[name])
         data_text = st.text_input("IDX data folder (empty: bundled MNIST)", key="vis3d_data")
         config_controls("vis3d", VIS3D_FIELDS, v)
     return v, data_text

@@ -10,54 +10,43 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
-from models.toy import TOY_MODELS, ToyConfig
 from models.vis3d import HEADS
 from sph_viz.data import BUNDLED_MNIST
 from sph_viz.device import DEVICES, describe_device, pick_device
-from sph_viz.experiments import TOY_TRAIN, VIS3D_PRESETS, run_toy, run_vis3d, vis3d_preset
-from sph_viz.figures_overlap import make_nn_cosine_histogram, make_overlap_bar_figure
+from sph_viz.fields import add_arguments
+from sph_viz.figures.overlap import make_nn_cosine_histogram, make_overlap_bar_figure
+from sph_viz.figures.reports import toy_figures, vis3d_figures
 from sph_viz.outputs import atomic_write_bytes, load_features_npz, write_figures, write_run
 from sph_viz.overlap import DEFAULT_TAU, overlap_stats, validate_tau
-from sph_viz.reports import toy_figures, vis3d_figures
-from sph_viz.train import OPTIMIZERS, Progress, TrainingDiverged
+from sph_viz.settings import OVERLAP_FIELDS, PRESETS, TOY_CHOICES, TOY_FIELDS, VIS3D_FIELDS
+from sph_viz.specs import RunSpec, make_run_specs
+from sph_viz.train import Progress, TrainingDiverged
 
-OVERLAP_HEADS = ("original3d", "projected", "spherenet-cosine", "wsoftmax-cosine", "spherized")
+OVERLAP_HEADS = next(f.default for f in OVERLAP_FIELDS if f.name == "heads")
+# Settings the command line takes from the field tables (seeds, models and data are its own flags).
+CLI_SKIP = {"seed", "heads", "preset"}
 
 
 class ProgressBar:
-    """A one-line bar on stderr; on a non-terminal, a line every 10 %."""
+    """tqdm on stderr, one bar per run; tqdm handles terminals and logs alike."""
 
-    def __init__(self, label: str, stream=sys.stderr) -> None:
-        self.label, self.stream, self.last_decile = label, stream, -1
-        self.tty = stream.isatty()
+    def __init__(self, label: str) -> None:
+        self.label, self.bar = label, None
 
     def __call__(self, p: Progress) -> None:
-        frac = p.fraction
-        text = f"{self.label} epoch {p.epoch} loss {p.loss:.4f} acc {p.accuracy:.2%}"
-        if self.tty:
-            bar = "#" * int(30 * frac) + "-" * (30 - int(30 * frac))
-            self.stream.write(f"\r[{bar}] {frac:6.1%} {text}")
-            if p.step == p.total_steps:
-                self.stream.write("\n")
-        elif int(frac * 10) > self.last_decile:
-            self.last_decile = int(frac * 10)
-            self.stream.write(f"{frac:6.1%} {text}\n")
-        self.stream.flush()
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number. Got {text!r} instead.") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be > 0. Got {text!r} instead.")
-    return value
+        if self.bar is None:
+            self.bar = tqdm(
+                total=p.total_steps, desc=self.label, unit="step", file=sys.stderr, mininterval=0.5
+            )
+        self.bar.update(p.step - self.bar.n)
+        self.bar.set_postfix_str(f"epoch {p.epoch} loss {p.loss:.4f} acc {p.accuracy:.2%}", refresh=False)
+        if p.step == p.total_steps:
+            self.bar.close()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,21 +56,15 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--seeds", type=int, nargs="+", default=[0], help="one run per seed")
     common.add_argument("--device", choices=DEVICES, default="auto")
     common.add_argument("--out", type=Path, help="write metrics.json, features.npz, figures here")
-    common.add_argument("--epochs", type=int)
-    common.add_argument("--lr", type=_positive_float)
-    common.add_argument("--batch-size", type=int)
-    common.add_argument("--optimizer", choices=OPTIMIZERS)
-    common.add_argument("--radius", type=_positive_float, help="sphere radius r")
-    common.add_argument("--scale", type=_positive_float, help="initial alpha")
 
     toy = sub.add_parser("toy", parents=[common], help="the 2-D toy task (Fig. 3)")
-    toy.add_argument("--model", nargs="+", choices=TOY_MODELS, default=list(TOY_MODELS))
-    toy.add_argument("--noise", type=float, default=0.05)
+    add_arguments(toy, [f for f in TOY_FIELDS if f.name not in CLI_SKIP])
+    toy.add_argument("--model", nargs="+", choices=TOY_CHOICES, default=list(TOY_CHOICES))
 
     mnist = argparse.ArgumentParser(add_help=False)
-    mnist.add_argument("--preset", choices=VIS3D_PRESETS, default="fast")
+    mnist.add_argument("--preset", choices=PRESETS["vis3d"], default="fast")
     mnist.add_argument("--data", type=Path, default=BUNDLED_MNIST, help="an IDX folder")
-    mnist.add_argument("--max-samples", type=int, help="train on the first N images")
+    add_arguments(mnist, [f for f in VIS3D_FIELDS if f.name not in CLI_SKIP])
     vis = sub.add_parser("vis3d", parents=[common, mnist], help="CNN-Vis3D on MNIST (Fig. 5)")
     vis.add_argument("--model", nargs="+", choices=HEADS, default=["spherized"])
     ov = sub.add_parser("overlap", parents=[common, mnist], help="overlap table (Table 3)")
@@ -97,41 +80,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _train_overrides(args) -> dict:
-    names = {"epochs": "epochs", "lr": "lr", "batch_size": "batch_size", "optimizer": "optimizer"}
-    out = {k: getattr(args, a) for a, k in names.items() if getattr(args, a) is not None}
-    if getattr(args, "max_samples", None) is not None:
-        out["max_samples"] = args.max_samples
-    return out
-
-
-def _model_overrides(args) -> dict:
-    return {k: getattr(args, k) for k in ("radius", "scale") if getattr(args, k) is not None}
-
-
-def _run_one(args, name: str, seed: int, device):
-    if args.command == "toy":
-        model_cfg = ToyConfig(kind=name, **_model_overrides(args))
-        train_cfg = replace(TOY_TRAIN, seed=seed, **_train_overrides(args))
-        result = run_toy(
-            model_cfg,
-            train_cfg,
-            noise=args.noise,
-            device=device,
-            on_progress=ProgressBar(f"{name} seed {seed}"),
-        )
-        return result, toy_figures(result, name)
-    model_cfg, train_cfg = vis3d_preset(args.preset, name)
-    model_cfg = replace(model_cfg, **_model_overrides(args))
-    train_cfg = replace(train_cfg, seed=seed, **_train_overrides(args))
-    result = run_vis3d(
-        model_cfg,
-        train_cfg,
-        data_dir=args.data,
-        device=device,
-        on_progress=ProgressBar(f"{name} seed {seed}"),
+def _specs(args, seed: int) -> dict[str, RunSpec]:
+    """The runs one seed asks for, through the same override path as the pages."""
+    experiment = "toy" if args.command == "toy" else "vis3d"
+    values = {**vars(args), "seed": seed}
+    preset = "paper" if experiment == "toy" else args.preset
+    return make_run_specs(
+        experiment, values, args.model, preset_name=preset, data_dir=getattr(args, "data", BUNDLED_MNIST)
     )
-    return result, vis3d_figures(result, name)
+
+
+def _run_one(spec: RunSpec, seed: int, device):
+    result = spec.run(device=device, on_progress=ProgressBar(f"{spec.name} seed {seed}"))
+    figures = toy_figures(result, spec.name) if spec.experiment == "toy" else vis3d_figures(result, spec.name)
+    return result, figures
 
 
 def _mean_std(values: list[float]) -> str:
@@ -141,9 +103,10 @@ def _mean_std(values: list[float]) -> str:
 
 def _train_all(args, device) -> dict[str, list]:
     runs: dict[str, list] = {}
+    specs = {seed: _specs(args, seed) for seed in args.seeds}  # every value checked before any training
     for name in args.model:
         for seed in args.seeds:
-            result, figures = _run_one(args, name, seed, device)
+            result, figures = _run_one(specs[seed][name], seed, device)
             runs.setdefault(name, []).append(result)
             if args.out:
                 write_run(args.out / f"{name}_seed{seed}", result, device=str(device), figures=figures)

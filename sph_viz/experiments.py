@@ -7,6 +7,7 @@ and the dashboard draws.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -26,43 +27,8 @@ from sph_viz.data import (
     normalize_images,
 )
 from sph_viz.geometry import stratified_subsample
-from sph_viz.train import Progress, TrainConfig, TrainResult, accuracy, predict, train_model
-
-# Paper: SGD lr 0.01, batch 16, 100 epochs.
-TOY_TRAIN = TrainConfig(epochs=100, batch_size=16, lr=0.01, optimizer="sgd")
-# The paper's CNN-Vis3D recipe: Adam 1e-3, batch 64, r = 1, alpha = 1, 20 epochs.
-VIS3D_PRESETS: dict[str, tuple[dict, TrainConfig]] = {
-    "paper": (
-        {"radius": 1.0, "scale": 1.0, "normalize_preact": False},
-        TrainConfig(epochs=20, batch_size=64, lr=1e-3, optimizer="adam", snapshots_per_epoch=2),
-    ),
-    # Measured defaults that learn fast on a 2-core CPU (README, "Training defaults").
-    "fast": (
-        {"radius": 5.0, "scale": 1.0, "normalize_preact": True},
-        TrainConfig(
-            epochs=3,
-            batch_size=128,
-            lr=3e-3,
-            optimizer="adam",
-            schedule="onecycle",
-            snapshots_per_epoch=8,
-        ),
-    ),
-    # Under a minute on a 2-core CPU (measured 38 s, 96.5 % test accuracy): 12,000 images, 2 epochs.
-    "quick": (
-        {"radius": 5.0, "scale": 1.0, "normalize_preact": True},
-        TrainConfig(
-            epochs=2,
-            batch_size=64,
-            lr=6e-3,
-            optimizer="adam",
-            schedule="onecycle",
-            snapshots_per_epoch=4,
-            max_samples=12000,
-        ),
-    ),
-}
-
+from sph_viz.settings import TrainConfig
+from sph_viz.train import Progress, TrainResult, evaluate, train_model
 
 PROBE_SIZE = 1000  # test images whose representation is snapshotted during training
 
@@ -80,6 +46,50 @@ class ExperimentResult:
     test_accuracy: float | None
     config: dict  # everything needed to reproduce the run
     probe_indices: np.ndarray  # eval-set indices of the snapshot probe
+
+    def to_payload(self) -> dict:
+        """Tensors, numbers and JSON strings only: what `torch.load(weights_only=True)` reads back."""
+        return {
+            "config": json.dumps(self.config, sort_keys=True),
+            "state_dict": self.model.state_dict(),
+            "features": _tensor(self.features),
+            "labels": _tensor(self.labels),
+            "predictions": _tensor(self.predictions),
+            "probe_indices": _tensor(self.probe_indices),
+            "train_accuracy": self.train_accuracy,
+            "test_accuracy": self.test_accuracy,
+            "train": self.train.to_payload(),
+        }
+
+    @classmethod
+    def from_payload(cls, payload: dict) -> ExperimentResult:
+        """The inverse of `to_payload`; the model is rebuilt from the config's architecture."""
+        config = json.loads(payload["config"])
+        model = build_model(config)
+        model.load_state_dict(payload["state_dict"])
+        model.eval()
+        return cls(
+            model=model,
+            train=TrainResult.from_payload(payload["train"]),
+            features=payload["features"].numpy(),
+            labels=payload["labels"].numpy(),
+            predictions=payload["predictions"].numpy(),
+            train_accuracy=payload["train_accuracy"],
+            test_accuracy=payload["test_accuracy"],
+            config=config,
+            probe_indices=payload["probe_indices"].numpy(),
+        )
+
+
+def _tensor(a) -> torch.Tensor:
+    return torch.as_tensor(np.asarray(a))
+
+
+def build_model(config: dict) -> nn.Module:
+    """An untrained model of the architecture a result's config describes."""
+    if config.get("experiment") == "toy":
+        return make_toy_model(ToyConfig(**config["model"]))
+    return CNNVis3D(Vis3DConfig(**config["model"]))
 
 
 @contextmanager
@@ -131,45 +141,39 @@ def vis3d_config_dict(
 
 def run_toy(
     model_config: ToyConfig,
-    train_config: TrainConfig = TOY_TRAIN,
+    train_config: TrainConfig | None = None,
     *,
     noise: float = 0.05,
     data_seed: int = 0,
     device: torch.device | str = "cpu",
     **callbacks,
 ) -> ExperimentResult:
-    """Train one toy net on the paper's 2-D task; the eval set is the training set."""
+    """Train one toy net on the paper's 2-D task; the eval set is the training set.
+
+    `train_config` defaults to the paper's toy recipe (SGD lr 0.01, batch 16, 100 epochs).
+    """
+    train_config = train_config or TrainConfig()
     x, y = make_toy_data(100, noise=noise, seed=data_seed)
     model = seeded(lambda: make_toy_model(model_config), train_config.seed)
     with single_thread():
         res = train_model(model, x, y, train_config, device=device, probe=x, keep_states=True, **callbacks)
-    feats, logits = predict(model, x)
-    config = toy_config_dict(model_config, train_config, noise, data_seed)
-    acc = (logits.argmax(1).cpu() == y).double().mean().item()
+    ev = evaluate(model, x, y)
     return ExperimentResult(
-        model,
-        res,
-        feats.cpu().numpy(),
-        y.numpy(),
-        logits.argmax(1).cpu().numpy(),
-        acc,
-        None,
-        config,
-        np.arange(len(x)),
+        model=model,
+        train=res,
+        features=ev.features,
+        labels=y.numpy(),
+        predictions=ev.predictions,
+        train_accuracy=ev.accuracy,
+        test_accuracy=None,
+        config=toy_config_dict(model_config, train_config, noise, data_seed),
+        probe_indices=np.arange(len(x)),
     )
 
 
 def probe_indices(test_labels: np.ndarray, seed: int, probe_size: int = PROBE_SIZE) -> np.ndarray:
     """The test-set indices whose representation is snapshotted during training."""
     return stratified_subsample(test_labels, probe_size, seed=seed)
-
-
-def vis3d_preset(name: str, head: str = "spherized") -> tuple[Vis3DConfig, TrainConfig]:
-    """A named preset ('fast', 'quick', 'paper') for one head."""
-    if name not in VIS3D_PRESETS:
-        raise ValueError(f"preset must be one of {', '.join(VIS3D_PRESETS)}. Got {name!r} instead.")
-    model_kwargs, train_config = VIS3D_PRESETS[name]
-    return Vis3DConfig(head=head, **model_kwargs), train_config
 
 
 def load_vis3d_data(data_dir: str | Path = BUNDLED_MNIST, n_classes: int = 10):
@@ -198,34 +202,24 @@ def evaluate_vis3d(
     There is no training history; the train accuracy is measured on the training split.
     """
     train, test = load_vis3d_data(data_dir, model.config.n_classes)
-    x, y = normalize_images(train.images), train.labels
-    feats, preds, train_acc, test_acc = _evaluate(model, x, y, normalize_images(test.images), test.labels)
+    ev = evaluate(model, normalize_images(test.images), test.labels)
     config = {
         "experiment": "vis3d",
         "model": asdict(model.config),
         "source": source,
         "data_dir": str(Path(data_dir).expanduser().resolve()),
     }
-    device = str(next(model.parameters()).device)
     return ExperimentResult(
-        model,
-        TrainResult(device=device),
-        feats,
-        test.labels.numpy(),
-        preds,
-        train_acc,
-        test_acc,
-        config,
-        np.arange(0),
+        model=model,
+        train=TrainResult(device=str(next(model.parameters()).device)),
+        features=ev.features,
+        labels=test.labels.numpy(),
+        predictions=ev.predictions,
+        train_accuracy=evaluate(model, normalize_images(train.images), train.labels).accuracy,
+        test_accuracy=ev.accuracy,
+        config=config,
+        probe_indices=np.arange(0),
     )
-
-
-def _evaluate(model: nn.Module, x, y, x_test, y_test) -> tuple[np.ndarray, np.ndarray, float, float]:
-    """Test features (N, k) and predictions (N,), then train and test accuracy."""
-    feats, logits = predict(model, x_test)
-    preds = logits.argmax(1).cpu()
-    test_acc = (preds == y_test).double().mean().item()
-    return feats.cpu().numpy(), preds.numpy(), accuracy(model, x, y), test_acc
 
 
 def run_vis3d(
@@ -257,8 +251,17 @@ def run_vis3d(
         **callbacks,
     )
     n_train = len(x) if train_config.max_samples is None else train_config.max_samples
-    feats, preds, train_acc, test_acc = _evaluate(model, x[:n_train], y[:n_train], x_test, y_test)
+    ev = evaluate(model, x_test, y_test)
     if res.history:
-        res.history[-1].test_accuracy = test_acc
-    config = vis3d_config_dict(model_config, train_config, data_dir)
-    return ExperimentResult(model, res, feats, y_test.numpy(), preds, train_acc, test_acc, config, probe_idx)
+        res.history[-1].test_accuracy = ev.accuracy
+    return ExperimentResult(
+        model=model,
+        train=res,
+        features=ev.features,
+        labels=y_test.numpy(),
+        predictions=ev.predictions,
+        train_accuracy=evaluate(model, x[:n_train], y[:n_train]).accuracy,
+        test_accuracy=ev.accuracy,
+        config=vis3d_config_dict(model_config, train_config, data_dir),
+        probe_indices=probe_idx,
+    )

@@ -7,6 +7,7 @@ the representation of a fixed probe set for replay, stops cleanly on request, an
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -16,39 +17,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-OPTIMIZERS = ("sgd", "adam")
-SCHEDULES = ("constant", "onecycle")
-MAX_EPOCHS, MAX_BATCH = 1000, 65536
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    epochs: int = 100
-    batch_size: int = 16
-    lr: float = 0.01
-    optimizer: str = "sgd"  # "sgd" or "adam"
-    schedule: str = "constant"  # "constant" or "onecycle" (peak lr at 30 %, then anneal)
-    seed: int = 0
-    snapshots_per_epoch: int = 1  # representation snapshots of the probe set per epoch
-    max_samples: int | None = None  # train on the first N samples (a quick preset); None: all
-
-    def __post_init__(self) -> None:
-        _check_int("epochs", self.epochs, 1, MAX_EPOCHS)
-        _check_int("batch_size", self.batch_size, 1, MAX_BATCH)
-        _check_int("snapshots_per_epoch", self.snapshots_per_epoch, 1, 1000)
-        _check_int("seed", self.seed, 0, 2**63 - 1)
-        if self.max_samples is not None:
-            _check_int("max_samples", self.max_samples, 1, 2**31)
-        if not (isinstance(self.lr, (int, float)) and np.isfinite(self.lr) and 0 < self.lr <= 10):
-            raise ValueError(f"lr must be in (0, 10]. Got {self.lr!r} instead.")
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(
-                f"optimizer must be one of {', '.join(OPTIMIZERS)}. Got {self.optimizer!r} instead."
-            )
-        if self.schedule not in SCHEDULES:
-            raise ValueError(
-                f"schedule must be one of {', '.join(SCHEDULES)}. Got {self.schedule!r} instead."
-            )
+from sph_viz.settings import TrainConfig
 
 
 @dataclass(frozen=True)
@@ -75,6 +44,21 @@ class Snapshot:
     params: dict[str, np.ndarray]  # the classifier's weight (and bias)
     state: dict[str, torch.Tensor] | None = None  # the whole model, when asked for (small nets)
 
+    def to_payload(self) -> dict:
+        return {
+            "epoch": self.epoch,
+            "step": self.step,
+            "features": torch.as_tensor(self.features),
+            "predictions": torch.as_tensor(self.predictions),
+            "params": {k: torch.as_tensor(v) for k, v in self.params.items()},
+            "state": self.state,
+        }
+
+    @classmethod
+    def from_payload(cls, p: dict) -> Snapshot:
+        params = {k: v.numpy() for k, v in p["params"].items()}
+        return cls(p["epoch"], p["step"], p["features"].numpy(), p["predictions"].numpy(), params, p["state"])
+
 
 @dataclass
 class EpochRecord:
@@ -95,6 +79,28 @@ class TrainResult:
 
     def history_dicts(self) -> list[dict]:
         return [asdict(h) for h in self.history]
+
+    def to_payload(self) -> dict:
+        """Plain values and tensors (for the result cache); the inverse is `from_payload`."""
+        return {
+            "history": json.dumps(self.history_dicts()),
+            "snapshots": [s.to_payload() for s in self.snapshots],
+            "stopped": self.stopped,
+            "steps": self.steps,
+            "seconds": self.seconds,
+            "device": self.device,
+        }
+
+    @classmethod
+    def from_payload(cls, p: dict) -> TrainResult:
+        return cls(
+            history=[EpochRecord(**h) for h in json.loads(p["history"])],
+            snapshots=[Snapshot.from_payload(s) for s in p["snapshots"]],
+            stopped=p["stopped"],
+            steps=p["steps"],
+            seconds=p["seconds"],
+            device=p["device"],
+        )
 
 
 class TrainingDiverged(RuntimeError):
@@ -121,10 +127,20 @@ def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 1000) -> tuple[
     return torch.cat(feats), torch.cat(logits)
 
 
-def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
-    """Fraction of x classified as y (eval mode)."""
-    _, logits = predict(model, x)
-    return (logits.argmax(1).cpu() == y.cpu()).double().mean().item()
+@dataclass
+class Evaluation:
+    """A model on one data set: features (N, k), predictions (N,) and the accuracy against y."""
+
+    features: np.ndarray
+    predictions: np.ndarray
+    accuracy: float
+
+
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> Evaluation:
+    """The one evaluation: eval mode, batched, on the model's device."""
+    feats, logits = predict(model, x)
+    preds = logits.argmax(1).cpu()
+    return Evaluation(feats.cpu().numpy(), preds.numpy(), (preds == y.cpu()).double().mean().item())
 
 
 def _to_model(x: torch.Tensor, device: torch.device) -> torch.Tensor:
@@ -230,7 +246,7 @@ def train_model(
         if seen:
             last = epoch == config.epochs or result.stopped
             want_test = test is not None and (test_last_epoch or not last)
-            test_acc = accuracy(model, *test) if want_test else None
+            test_acc = evaluate(model, *test).accuracy if want_test else None
             result.history.append(EpochRecord(epoch, loss_sum / seen, correct / seen, test_acc))
             snap(epoch - 1 + seen / n)
         if result.stopped:
@@ -241,11 +257,5 @@ def train_model(
 
 def _make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
     params = [p for p in model.parameters() if p.requires_grad]
-    if config.optimizer == "adam":
-        return torch.optim.Adam(params, lr=config.lr)
-    return torch.optim.SGD(params, lr=config.lr)
-
-
-def _check_int(name: str, value: object, low: int, high: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValueError(f"{name} must be an integer in [{low}, {high}]. Got {value!r} instead.")
+    optimizer = torch.optim.Adam if config.optimizer == "adam" else torch.optim.SGD
+    return optimizer(params, **config.optimizer_kwargs())

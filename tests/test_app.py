@@ -86,11 +86,11 @@ def test_toy_results_come_from_the_cache_on_rerun(fresh_app):
 
 
 def test_bad_url_values_are_adjusted_with_a_message(fresh_app):
-    at = open_page(fresh_app, "pages/toy.py", query={"lr": "fast", "epochs": "-4", "batch": "99999"})
+    at = open_page(fresh_app, "pages/toy.py", query={"lr": "fast", "epochs": "-4", "batch_size": "99999"})
     warnings = " ".join(w.value for w in at.warning)
     assert "lr: 'fast' is not a valid float; using 0.01." in warnings
     assert "epochs: -4 is outside [1, 500]; using 1." in warnings
-    assert "batch: 99999 is outside [1, 200]; using 200." in warnings
+    assert "batch_size: 99999 is outside [1, 200]; using 200." in warnings
     assert at.session_state["toy_lr"] == 0.01
 
 

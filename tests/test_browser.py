@@ -110,6 +110,11 @@ def wait_for_charts(page, n: int, timeout: float = 60_000) -> None:
     )
 
 
+def frames_drawn(page) -> None:
+    """Until the browser has painted two more frames (WebGL scenes draw on the next frame)."""
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+
+
 def go_to(page, label: str) -> None:
     page.get_by_role("link", name=label).first.click()
 
@@ -158,7 +163,7 @@ def test_vis3d_page_trains_live_and_shows_the_sphere(page, shots):
     page.get_by_text("CNN-Vis3D: MNIST on a sphere").wait_for(timeout=30_000)
     page.get_by_text("test accuracy").first.wait_for(timeout=300_000)  # quick preset, trained live
     wait_for_charts(page, 1)
-    page.wait_for_timeout(1500)  # let WebGL finish its first frame for the screenshot
+    frames_drawn(page)
     page.screenshot(path=shots / "vis3d.png")
 
 
@@ -193,7 +198,7 @@ def test_overlap_page(page, shots):
                    return im.length > 0 && im.every(i => i.complete && i.naturalWidth > 0); }""",
         timeout=30_000,
     )
-    page.wait_for_timeout(500)
+    frames_drawn(page)
     page.screenshot(path=shots / "overlap.png")
 
 
@@ -201,8 +206,25 @@ def test_layer_page(page, shots):
     go_to(page, "Layer explorer")
     page.get_by_text("1 · Angularization").wait_for(timeout=30_000)
     wait_for_charts(page, 2)
-    page.wait_for_timeout(1000)
+    frames_drawn(page)
     page.screenshot(path=shots / "layer.png")
+
+
+REGISTERED = ["Home", "Toy task", "CNN-Vis3D (MNIST)", "Overlap statistics", "Layer explorer"]
+
+
+@pytest.mark.parametrize("path", ["", "toy", "vis3d", "overlap", "layer"])
+def test_a_shared_link_with_a_query_string_lists_exactly_the_registered_pages(server, path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:  # a fresh browser: a deep link logs 404s the main page must not see
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        pg = browser.new_page(viewport={"width": 1280, "height": 720})
+        pg.goto(f"{server}/{path}?preset=paper&tau=1e-4&n=3")
+        nav = pg.locator('[data-testid="stSidebarNav"] a')
+        expect(nav).to_have_count(len(REGISTERED), timeout=30_000)
+        assert [t.strip() for t in nav.all_inner_texts()] == [n for n in REGISTERED]
+        browser.close()
 
 
 def test_no_console_errors(page):

@@ -37,7 +37,10 @@ def test_vis3d_and_overlap_from_files(tmp_path, small_mnist, capsys):
     args = ["--data", str(small_mnist), "--epochs", "1", "--preset", "quick"]
     assert main(["vis3d", "--model", "spherized", "projected", *args, "--out", str(tmp_path)]) == 0
     metrics = json.loads((tmp_path / "spherized_seed0" / "metrics.json").read_text())
-    assert 0 <= metrics["test_accuracy"] <= 1 and metrics["config"]["model"]["radius"] == 5.0
+    with np.load(tmp_path / "spherized_seed0" / "features.npz") as npz:
+        assert metrics["test_accuracy"] == (npz["predictions"] == npz["labels"]).mean()
+        assert npz["features"].shape == (200, 3)
+    assert metrics["config"]["model"]["radius"] == 5.0 and metrics["config"]["train"]["epochs"] == 1
     capsys.readouterr()
     sources = [str(tmp_path / "spherized_seed0"), str(tmp_path / "projected_seed0")]
     assert main(["overlap", "--from", *sources, "--tau", "1e-4", "--out", str(tmp_path)]) == 0
@@ -54,10 +57,13 @@ def test_vis3d_and_overlap_from_files(tmp_path, small_mnist, capsys):
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["toy", "--lr", "-1"], "argument --lr: must be > 0. Got '-1' instead."),
+        (["toy", "--lr", "-1"], "argument --lr: must be in [0.0001, 1]. Got '-1' instead."),
+        (["toy", "--epochs", "0"], "argument --epochs: must be in [1, 500]. Got '0' instead."),
+        (["toy", "--batch-size", "1e999"], "argument --batch-size: must be a number. Got '1e999' instead."),
+        (["vis3d", "--optimizer", "lbfgs"], "argument --optimizer: invalid choice: 'lbfgs'"),
         (["toy", "--lr", "fast"], "argument --lr: must be a number. Got 'fast' instead."),
         (["toy", "--model", "huge"], "argument --model: invalid choice: 'huge'"),
-        (["vis3d", "--radius", "0"], "argument --radius: must be > 0. Got '0' instead."),
+        (["vis3d", "--radius", "-1"], "argument --radius: must be in [0.1, 50]. Got '-1' instead."),
     ],
 )
 def test_bad_flags_exit_2_with_a_message(argv, message, capsys):
@@ -70,7 +76,6 @@ def test_bad_flags_exit_2_with_a_message(argv, message, capsys):
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["toy", "--epochs", "0"], "error: epochs must be an integer in [1, 1000]. Got 0 instead."),
         (["vis3d", "--data", "/no/such/folder"], "error: /no/such/folder: data folder not found."),
         (
             ["overlap", "--from", "/no/such/run", "--tau", "0.5"],
@@ -120,4 +125,5 @@ def test_module_entry_point():
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "spherized seed 0: train" in proc.stdout and "device: CPU" in proc.stderr
+    device = "CUDA" if __import__("torch").cuda.is_available() else "CPU"
+    assert "spherized seed 0: train" in proc.stdout and f"device: {device}" in proc.stderr

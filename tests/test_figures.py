@@ -5,16 +5,16 @@ import pytest
 
 from models.toy import ToyConfig
 from sph_viz import overlap_stats
-from sph_viz.experiments import TOY_TRAIN, run_toy
-from sph_viz.figures_overlap import make_nn_cosine_histogram, make_overlap_bar_figure
-from sph_viz.figures_sphere import make_feature_figure
+from sph_viz.experiments import run_toy
+from sph_viz.figures.overlap import make_nn_cosine_histogram, make_overlap_bar_figure
+from sph_viz.figures.reports import toy_figures
+from sph_viz.figures.sphere import make_feature_figure
 from sph_viz.geometry import (
     compute_crossing,
     compute_line_segment,
     compute_sphere_angles,
     stratified_subsample,
 )
-from sph_viz.reports import toy_figures
 
 
 def traces_named(fig, prefix):
@@ -23,7 +23,7 @@ def traces_named(fig, prefix):
 
 @pytest.fixture(scope="module")
 def toy_runs():
-    return {k: run_toy(ToyConfig(k), TOY_TRAIN) for k in ("original", "spherized")}
+    return {k: run_toy(ToyConfig(k)) for k in ("original", "spherized")}
 
 
 def test_spherized_hyperplanes_pass_through_the_origin(toy_runs):

@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import tomllib
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -21,12 +20,14 @@ from app_helpers import PAGES, open_page
 
 from models.toy import ToyConfig
 from models.vis3d import CNNVis3D, Vis3DConfig
+from sph_viz.checkpoints import load_checkpoint
 from sph_viz.cli import main
 from sph_viz.data import write_idx
-from sph_viz.experiments import TOY_TRAIN, run_toy
+from sph_viz.experiments import run_toy
+from sph_viz.fields import parse_config_json, parse_values
 from sph_viz.outputs import atomic_write_bytes
-from sph_viz.params import TOY_FIELDS, VIS3D_FIELDS, parse_config_json, parse_params
-from sph_viz.store import MAGIC, ResultStore, config_key, load_checkpoint
+from sph_viz.settings import TOY_FIELDS, VIS3D_FIELDS, TrainConfig
+from sph_viz.store import MAGIC, ResultStore, config_key
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -73,18 +74,18 @@ def test_bad_data_folder_in_the_page_says_why_and_keeps_the_bundled_data(
         ({"epochs": "1e9"}, "epochs: '1e9' is not a valid int; using 100."),
         ({"epochs": "100000"}, "epochs: 100000 is outside [1, 500]; using 500."),
         ({"radius": "0"}, "radius: 0.0 is outside [0.1, 20]; using 0.1."),
-        ({"batch": True}, "batch: True is not a valid int; using 16."),
+        ({"batch_size": True}, "batch_size: True is not a valid int; using 16."),
         ({"colour": "red"}, "ignored unknown parameter(s): colour."),
     ],
 )
 def test_toy_parameters_are_clamped_or_replaced_with_a_note(raw, note):
-    values, notes = parse_params(raw, TOY_FIELDS)
+    values, notes = parse_values(raw, TOY_FIELDS)
     assert notes == [note]
     assert set(values) == {f.name for f in TOY_FIELDS}
 
 
 def test_unknown_model_names_are_refused():
-    values, notes = parse_params({"heads": "spherized,cosface", "preset": "turbo"}, VIS3D_FIELDS)
+    values, notes = parse_values({"heads": "spherized,cosface", "preset": "turbo"}, VIS3D_FIELDS)
     assert values["heads"] == ("spherized",) and values["preset"] == "quick"
     assert "heads: 'cosface' is not a known choice; using spherized." in notes
     assert "preset: 'turbo' is not one of quick, fast, paper; using 'quick'." in notes
@@ -168,7 +169,7 @@ def test_stop_keeps_the_model_and_does_not_cache_it(fresh_app, small_mnist):
 
 @pytest.fixture(scope="module")
 def toy_result():
-    return run_toy(ToyConfig("spherized"), replace(TOY_TRAIN, epochs=2))
+    return run_toy(ToyConfig("spherized"), TrainConfig(epochs=2))
 
 
 @pytest.mark.parametrize("damage", ["truncate", "flip", "foreign", "empty"])

@@ -8,11 +8,12 @@ import torch
 
 from models.toy import ToyConfig, make_toy_model
 from models.vis3d import Vis3DConfig
-from sph_viz.data import make_toy_data
-from sph_viz.experiments import TOY_TRAIN, run_toy, run_vis3d, seeded
-from sph_viz.train import TrainConfig, TrainingDiverged, accuracy, train_model
+from sph_viz.data import load_image_folder, make_toy_data
+from sph_viz.experiments import run_toy, run_vis3d, seeded
+from sph_viz.settings import TrainConfig
+from sph_viz.train import TrainingDiverged, evaluate, train_model
 
-SHORT = replace(TOY_TRAIN, epochs=3)
+SHORT = TrainConfig(epochs=3)  # the paper's toy recipe, 3 epochs
 
 
 @pytest.mark.parametrize("kind", ["original", "spherized"])
@@ -53,7 +54,9 @@ def test_stop_request_ends_cleanly():
     res = train_model(model, x, y, SHORT, should_stop=lambda: next(calls) >= 5)
     assert res.stopped and res.steps == 5
     assert len(res.history) == 1 and res.snapshots[-1].step == 5
-    assert 0.0 <= accuracy(model, x, y) <= 1.0  # the model is usable as it is
+    with torch.no_grad():  # the model is usable as it is: evaluate agrees with a direct count
+        direct = (model.eval()(x).argmax(1) == y).double().mean().item()
+    assert evaluate(model, x, y).accuracy == direct
 
 
 def test_nan_loss_raises_with_the_last_good_state():
@@ -101,7 +104,11 @@ def test_vis3d_dry_run_on_a_small_folder(small_mnist):
     res = run_vis3d(Vis3DConfig("spherized"), cfg, data_dir=small_mnist, probe_size=50)
     assert res.features.shape == (200, 3)
     np.testing.assert_allclose(np.linalg.norm(res.features, axis=1), 5.0, rtol=1e-5)
-    assert 0 <= res.test_accuracy <= 1 and res.config["model"]["head"] == "spherized"
+    assert (
+        res.test_accuracy == (res.predictions == res.labels).mean()
+        and res.config["model"]["head"] == "spherized"
+    )
+    assert res.labels.tolist() == load_image_folder(small_mnist)["test"].labels.tolist()
     assert res.train.history[-1].test_accuracy == res.test_accuracy  # evaluated once, at the end
     assert len(res.train.snapshots) == 4 and res.train.snapshots[0].features.shape == (50, 3)
     assert np.bincount(res.labels[res.probe_indices]).min() >= 1  # every class in the probe

@@ -6,14 +6,15 @@ import numpy as np
 import streamlit as st
 
 from models.vis3d import HEADS, CNNVis3D
-from pages.common import app_device, data_downloads, figure_downloads
-from pages.mnist_runs import head_specs
+from sph_viz.app.exports import data_downloads, figure_downloads
+from sph_viz.app.runs import head_specs
+from sph_viz.app.state import app_device
+from sph_viz.checkpoints import load_checkpoint
 from sph_viz.data import load_image_folder
 from sph_viz.experiments import ExperimentResult, evaluate_vis3d
-from sph_viz.figures_sphere import make_feature_figure
+from sph_viz.figures.reports import sphere_radius
+from sph_viz.figures.sphere import make_feature_figure
 from sph_viz.geometry import compute_sphere_angles
-from sph_viz.reports import sphere_radius
-from sph_viz.store import load_checkpoint
 
 
 def sample_inspector(head: str, res: ExperimentResult, images) -> None:
@@ -99,7 +100,7 @@ def checkpoint_loader(values: dict, data_dir: str) -> None:
         if upload is None or st.session_state.get("vis3d_ckpt_token") == (upload.file_id, head):
             return
         st.session_state["vis3d_ckpt_token"] = (upload.file_id, head)
-        model_cfg = head_specs({**values, "heads": [head]}, data_dir)[head][0]
+        model_cfg = head_specs({**values, "heads": [head]}, data_dir)[head].model
         try:
             model = load_checkpoint(upload.getvalue(), CNNVis3D(model_cfg))
             with st.spinner("Evaluating on the test set…"):

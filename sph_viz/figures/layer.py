@@ -8,10 +8,8 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 
-from sph_viz.geometry import compute_sphere_wireframe
+from sph_viz.figures.style import FONT, sphere_trace
 from sph_viz.layers import Spherization, lower_angle
-
-FONT = {"size": 14}
 
 
 def compute_angle_curve(alpha: float, delta: float, n: int, z_max: float = 10.0, points: int = 401):
@@ -91,18 +89,9 @@ def compute_reachable_patch(alpha: float, delta: float, radius: float, n_grid: i
 def make_walkthrough_figure(stage: dict, patch: np.ndarray) -> go.Figure:
     """The sphere (faint), the reachable octant (shaded), and the point s with its axes."""
     r, s = stage["radius"], stage["s"]
-    wire = compute_sphere_wireframe(r, n_lines=10)
     fig = go.Figure(
         [
-            go.Scatter3d(
-                x=wire[:, 0],
-                y=wire[:, 1],
-                z=wire[:, 2],
-                mode="lines",
-                hoverinfo="skip",
-                line={"color": "rgba(120,120,120,0.25)", "width": 1},
-                name=f"sphere r={r:g}",
-            ),
+            sphere_trace(r, n_lines=10, line={"color": "rgba(120,120,120,0.25)", "width": 1}),
             go.Surface(
                 x=patch[..., 0],
                 y=patch[..., 1],

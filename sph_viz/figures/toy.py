@@ -8,6 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from sph_viz.figures.style import FONT, circle_trace
 from sph_viz.geometry import (
     Box,
     DecisionGrid,
@@ -19,7 +20,6 @@ from sph_viz.geometry import (
 CLASS_COLORS = ("#1f77b4", "#ff7f0e")  # class 0 near (0,0), class 1 near (1,1)
 LINE_COLORS = {"w1": "#1f77b4", "w2": "#ff7f0e", "D12": "#2ca02c"}
 LINE_NAMES = {"w1": "w₁·h + b₁ = 0", "w2": "w₂·h + b₂ = 0", "D12": "D₁₂ (decision boundary)"}
-FONT = {"size": 15}
 
 
 def representation_box(features: np.ndarray, radius: float | None) -> Box:
@@ -77,17 +77,7 @@ def make_representation_figure(
     box = box or representation_box(features, radius)
     fig = go.Figure()
     if radius is not None:
-        t = np.linspace(0, 2 * np.pi, 200)
-        fig.add_trace(
-            go.Scatter(
-                x=radius * np.cos(t),
-                y=radius * np.sin(t),
-                mode="lines",
-                name=f"circle r={radius:g}",
-                line={"color": "rgba(0,0,0,0.25)", "dash": "dot"},
-                hoverinfo="skip",
-            )
-        )
+        fig.add_trace(circle_trace(radius, line={"color": "rgba(0,0,0,0.25)", "dash": "dot"}))
     lines = [(f"w{i + 1}", weight[i], 0.0 if bias is None else float(bias[i])) for i in range(2)]
     lines.append(("D12", *decision_boundary(weight, bias)))
     for name, w, b in lines:

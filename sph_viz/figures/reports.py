@@ -7,8 +7,8 @@ import plotly.graph_objects as go
 
 from sph_viz.data import make_toy_data
 from sph_viz.experiments import ExperimentResult
-from sph_viz.figures_sphere import make_feature_figure
-from sph_viz.figures_toy import (
+from sph_viz.figures.sphere import make_feature_figure
+from sph_viz.figures.toy import (
     make_input_plane_figure,
     make_representation_figure,
     representation_box,

@@ -1,24 +1,19 @@
-"""Streamlit helpers shared by the pages: device, store, URL/JSON config, exports, jobs.
+"""Per-server and per-session state: device, result store, session memo, URL and config file.
 
 Session-state keys are prefixed by page ("toy_", "vis3d_", "overlap_", "layer_").
 """
 
 from __future__ import annotations
 
-import io
 import json
-import shutil
 from collections.abc import Callable, Sequence
 
-import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 
 from sph_viz.device import describe_device, pick_device
 from sph_viz.experiments import ExperimentResult
+from sph_viz.fields import Field, parse_config_json, parse_values, to_query
 from sph_viz.jobs import TrainingJob
-from sph_viz.outputs import features_npz_bytes, state_dict_bytes
-from sph_viz.params import Field, parse_config_json, parse_params, to_query
 from sph_viz.store import ResultStore, config_key
 
 
@@ -67,7 +62,7 @@ def init_state_from_url(prefix: str, fields: Sequence[Field]) -> None:
         return
     names = {f.name for f in fields}
     raw = {k: st.query_params[k] for k in st.query_params if k in names}
-    values, notes = parse_params(raw, fields)
+    values, notes = parse_values(raw, fields)
     for name, value in values.items():
         st.session_state.setdefault(f"{prefix}_{name}", list(value) if isinstance(value, tuple) else value)
     st.session_state[flag] = notes
@@ -123,79 +118,6 @@ def config_controls(prefix: str, fields: Sequence[Field], values: dict) -> None:
             st.error(f"Config not loaded: {err}")
         for note in st.session_state.get(f"{prefix}_config_notes") or []:
             st.warning(f"Config value adjusted: {note}")
-
-
-@st.cache_resource
-def png_export_available() -> bool:
-    """kaleido draws PNGs with a Chromium it finds on the PATH."""
-    return any(shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome"))
-
-
-def figure_downloads(fig: go.Figure, name: str, key: str) -> None:
-    """HTML (self-contained, works offline) and PNG buttons; files are made on click."""
-    c1, c2 = st.columns(2)
-    fig_json = fig.to_json()
-    c1.download_button(
-        "⬇ HTML",
-        lambda: go.Figure(json.loads(fig_json)).to_html(include_plotlyjs=True),
-        file_name=f"{name}.html",
-        mime="text/html",
-        key=f"{key}_html",
-        on_click="ignore",
-    )
-    if not png_export_available():
-        c2.caption("PNG export needs Chromium on the server (apt-get install chromium); use HTML.")
-        return
-    c2.download_button(
-        "⬇ PNG",
-        lambda: go.Figure(json.loads(fig_json)).to_image(format="png", width=1100, height=700, scale=2),
-        file_name=f"{name}.png",
-        mime="image/png",
-        key=f"{key}_png",
-        on_click="ignore",
-    )
-
-
-def chart_with_export(fig: go.Figure, name: str, key: str, where=None, **chart_kwargs):
-    """Show a figure with a small 'Export figure' popover (HTML, PNG) under it."""
-    where = where or st
-    event = where.plotly_chart(fig, key=key, **chart_kwargs)
-    with where.popover("⬇ Export figure"):
-        figure_downloads(fig, name, key=f"{key}_export")
-    return event
-
-
-def data_downloads(
-    features: np.ndarray, labels: np.ndarray, predictions: np.ndarray, model, name: str, key: str
-):
-    """Features/labels/predictions as CSV and NPZ, and the model as a state_dict."""
-
-    def csv() -> bytes:
-        buf = io.StringIO()
-        cols = [f"f{i}" for i in range(features.shape[1])]
-        buf.write(",".join(["index", *cols, "label", "prediction"]) + "\n")
-        for i, (f, y, p) in enumerate(zip(features, labels, predictions, strict=True)):
-            buf.write(",".join([str(i), *(f"{v:.9g}" for v in f), str(int(y)), str(int(p))]) + "\n")
-        return buf.getvalue().encode()
-
-    c1, c2, c3 = st.columns(3)
-    c1.download_button(
-        "⬇ CSV", csv, file_name=f"{name}.csv", mime="text/csv", key=f"{key}_csv", on_click="ignore"
-    )
-    c2.download_button(
-        "⬇ NPZ",
-        lambda: features_npz_bytes(features, labels, predictions),
-        file_name=f"{name}.npz",
-        key=f"{key}_npz",
-        on_click="ignore",
-    )
-    c3.download_button(
-        "⬇ model (state_dict)",
-        lambda: state_dict_bytes(model),
-        file_name=f"{name}.pt",
-        key=f"{key}_pt",
-        on_click="ignore",
-    )
 
 
 def start_job(key: str, tasks: dict[str, Callable], on_result=None) -> TrainingJob:

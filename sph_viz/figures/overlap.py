@@ -6,6 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from sph_viz.figures.style import FONT, HEIGHT
 from sph_viz.overlap import OverlapStats
 
 
@@ -35,8 +36,8 @@ def make_overlap_bar_figure(stats: dict[str, OverlapStats]) -> go.Figure:
     tau = next(iter(stats.values())).tau if stats else 1e-6
     fig.update_layout(
         barmode="group",
-        font={"size": 14},
-        height=380,
+        font=FONT,
+        height=HEIGHT["chart"],
         title=f"Samples whose cosine to another sample is ≥ 1 − {tau:.0e}",
         yaxis_title="samples",
         legend={"orientation": "h", "y": -0.2},
@@ -61,8 +62,8 @@ def make_nn_cosine_histogram(stats: dict[str, OverlapStats], bins: int = 60) -> 
     )
     fig.update_layout(
         barmode="overlay",
-        font={"size": 14},
-        height=380,
+        font=FONT,
+        height=HEIGHT["chart"],
         title="Nearest-neighbour gap 1 − cos (log₁₀; left of τ = overlapping)",
         xaxis_title="log₁₀(1 − nearest-neighbour cosine)",
         yaxis_title="samples",

@@ -7,17 +7,12 @@ Above `cap` points the view shows a class-stratified subsample and says so in it
 from __future__ import annotations
 
 import numpy as np
-import plotly.express as px
 import plotly.graph_objects as go
 
-from sph_viz.geometry import compute_sphere_angles, compute_sphere_wireframe, stratified_subsample
+from sph_viz.figures.style import FONT, HEIGHT, circle_trace, class_color, sphere_trace
+from sph_viz.geometry import compute_sphere_angles, stratified_subsample
 
-CLASS_PALETTE = px.colors.qualitative.T10  # 10 distinct colours, one per digit
 DEFAULT_CAP = 10_000
-
-
-def class_color(c: int) -> str:
-    return CLASS_PALETTE[int(c) % len(CLASS_PALETTE)]
 
 
 def _hover(features: np.ndarray, idx: np.ndarray, labels, predictions) -> tuple[np.ndarray, str]:
@@ -81,9 +76,9 @@ def make_feature_figure(
     fig.update_layout(
         title=title,
         legend={"title": "digit", "itemsizing": "constant"},
-        font={"size": 14},
+        font=FONT,
         margin={"l": 0, "r": 0, "t": 50, "b": 0},
-        height=560,
+        height=HEIGHT["scene"],
         uirevision="keep-camera",
     )
     if dim == 3:
@@ -96,17 +91,7 @@ def make_feature_figure(
 
 
 def _mesh_trace(radius: float, dim: int) -> go.Scatter3d | go.Scatter:
-    style = {
-        "mode": "lines",
-        "name": f"sphere r={radius:g}",
-        "hoverinfo": "skip",
-        "line": {"color": "#c8c8c8", "width": 2},
-    }
-    if dim == 3:
-        wire = compute_sphere_wireframe(radius)
-        return go.Scatter3d(x=wire[:, 0], y=wire[:, 1], z=wire[:, 2], **style)
-    t = np.linspace(0, 2 * np.pi, 200)
-    return go.Scatter(x=radius * np.cos(t), y=radius * np.sin(t), **style)
+    return sphere_trace(radius) if dim == 3 else circle_trace(radius, name=f"sphere r={radius:g}")
 
 
 def _highlight_trace(features, indices, highlight, dim):

@@ -6,55 +6,25 @@ the CLI-free app before) is loaded from the disk cache instead of being trained 
 
 from __future__ import annotations
 
-from dataclasses import replace
 from functools import partial
 
 import streamlit as st
 
-from models.vis3d import Vis3DConfig
-from pages.common import app_device, recall, remember, result_store, start_job
+from sph_viz.app.state import app_device, recall, remember, result_store, start_job
 from sph_viz.data import BUNDLED_MNIST, load_image_folder
-from sph_viz.experiments import (
-    ExperimentResult,
-    load_vis3d_data,
-    probe_indices,
-    run_vis3d,
-    vis3d_config_dict,
-    vis3d_preset,
-)
-from sph_viz.figures_sphere import make_feature_figure
-from sph_viz.train import TrainConfig
-
-RunSpec = tuple[Vis3DConfig, TrainConfig, dict]  # model config, train config, cache config
+from sph_viz.experiments import ExperimentResult, load_vis3d_data, probe_indices
+from sph_viz.figures.sphere import make_feature_figure
+from sph_viz.specs import RunSpec, make_run_specs
 
 
 def head_specs(values: dict, data_dir: str) -> dict[str, RunSpec]:
-    """Configs for each selected head: the preset, with any non-zero override applied."""
-    specs = {}
-    for head in values["heads"]:
-        model_cfg, train_cfg = vis3d_preset(values["preset"], head)
-        if head == "spherized":
-            model_cfg = replace(model_cfg, radius=float(values["radius"]))
-        overrides = {
-            k: values[v]
-            for k, v in (
-                ("epochs", "epochs"),
-                ("lr", "lr"),
-                ("batch_size", "batch"),
-                ("max_samples", "max_samples"),
-            )
-            if values.get(v)
-        }
-        if values.get("optimizer", "preset") != "preset":
-            overrides["optimizer"] = values["optimizer"]
-        train_cfg = replace(train_cfg, seed=int(values["seed"]), **overrides)
-        specs[head] = (model_cfg, train_cfg, vis3d_config_dict(model_cfg, train_cfg, data_dir))
-    return specs
+    """One spec per selected head: the preset, with the page's overrides on top."""
+    return make_run_specs("vis3d", values, values["heads"], data_dir=data_dir)
 
 
 def lookup(specs: dict[str, RunSpec]) -> dict[str, ExperimentResult]:
     """Results already trained for these specs: this session's memo, then the disk cache."""
-    found = {head: recall("mnist_memo", config) for head, (_, _, config) in specs.items()}
+    found = {head: recall("mnist_memo", spec.cache_config) for head, spec in specs.items()}
     return {head: res for head, res in found.items() if res is not None}
 
 
@@ -85,13 +55,8 @@ def start_training(job_key: str, specs: dict[str, RunSpec], data_dir: str) -> No
     device = app_device()
     labels = load_image_folder(data_dir)["test"].labels.numpy()
     # which test images each head's live snapshots show (the same rule run_vis3d uses)
-    st.session_state[f"{job_key}_probes"] = {
-        h: probe_indices(labels, t.seed) for h, (_, t, _) in specs.items()
-    }
-    tasks = {
-        head: partial(run_vis3d, model_cfg, train_cfg, data_dir=data_dir, device=device)
-        for head, (model_cfg, train_cfg, _) in specs.items()
-    }
+    st.session_state[f"{job_key}_probes"] = {h: probe_indices(labels, s.train.seed) for h, s in specs.items()}
+    tasks = {head: partial(spec.run, device=device) for head, spec in specs.items()}
     start_job(job_key, tasks, on_result=_save)
 
 
