@@ -16,7 +16,7 @@ from models.vis3d import HEADS
 from sph_viz.fields import KEEP, Field
 
 OPTIMIZERS = ("sgd", "adam")
-SCHEDULES = ("constant", "onecycle")
+SCHEDULES = ("constant", "onecycle", "step")
 MAX_EPOCHS, MAX_BATCH = 1000, 65536
 
 
@@ -26,8 +26,12 @@ class TrainConfig:
     batch_size: int = 16
     lr: float = 0.01
     optimizer: str = "sgd"  # "sgd" or "adam"
-    schedule: str = "constant"  # "constant" or "onecycle" (peak lr at 30 %, then anneal)
+    schedule: str = "constant"  # "constant", "onecycle" (peak lr at 30 %, then anneal) or "step"
+    milestones: tuple[int, ...] = ()  # "step": epochs after which the lr is multiplied by gamma
+    gamma: float = 0.1  # "step": the factor at each milestone
     weight_decay: float = field(default=0.0, metadata={"optimizer": True})  # L2 penalty, as torch applies it
+    momentum: float = 0.0  # SGD only
+    augment: bool = False  # random crop (pad 4) and horizontal flip of image batches (the CIFAR recipe)
     seed: int = 0
     snapshots_per_epoch: int = 1  # representation snapshots of the probe set per epoch
     max_samples: int | None = None  # train on the first N samples (a quick preset); None: all
@@ -50,6 +54,8 @@ class TrainConfig:
             raise ValueError(
                 f"optimizer must be one of {', '.join(OPTIMIZERS)}. Got {self.optimizer!r} instead."
             )
+        if not 0 <= self.momentum < 1:
+            raise ValueError(f"momentum must be in [0, 1). Got {self.momentum!r} instead.")
         if self.schedule not in SCHEDULES:
             raise ValueError(
                 f"schedule must be one of {', '.join(SCHEDULES)}. Got {self.schedule!r} instead."
@@ -57,9 +63,8 @@ class TrainConfig:
 
     def optimizer_kwargs(self) -> dict:
         """The fields the optimizer takes by name (lr, and those marked `optimizer`)."""
-        return {"lr": self.lr} | {
-            f.name: getattr(self, f.name) for f in fields(self) if f.metadata.get("optimizer")
-        }
+        named = {f.name: getattr(self, f.name) for f in fields(self) if f.metadata.get("optimizer")}
+        return {"lr": self.lr, **named} | ({"momentum": self.momentum} if self.optimizer == "sgd" else {})
 
 
 def _check_int(name: str, value: object, low: int, high: int) -> None:

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from sph_viz.datasets import augment_crop_flip
 from sph_viz.settings import TrainConfig
 
 
@@ -168,6 +169,7 @@ def train_model(
     on_progress: Callable[[Progress], None] | None = None,
     on_snapshot: Callable[[Snapshot], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    on_step: Callable[[int], None] | None = None,
     progress_every: int = 10,
     keep_states: bool = False,
     test_last_epoch: bool = True,
@@ -196,12 +198,10 @@ def train_model(
     spe = config.snapshots_per_epoch
     snap_at = {round(k * steps_per_epoch / spe) for k in range(1, spe)} - {0, steps_per_epoch}
     optimizer = _make_optimizer(model, config)
-    scheduler = (
-        torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=total)
-        if config.schedule == "onecycle"
-        else None
-    )
+    scheduler = _make_scheduler(optimizer, config, total, steps_per_epoch)
     gen = torch.Generator().manual_seed(config.seed)
+    gen_aug = torch.Generator().manual_seed(config.seed + 1)  # CPU: the same draws on every device
+    criterion = getattr(model, "loss", F.cross_entropy)  # a model may bring its own (prototype nets)
     result = TrainResult(device=str(device))
     t0 = time.perf_counter()
 
@@ -220,8 +220,11 @@ def train_model(
                 result.stopped = True
                 break
             idx = order[i * config.batch_size : (i + 1) * config.batch_size]
-            logits = model(_to_model(x[idx], device))
-            loss = F.cross_entropy(logits, y[idx])
+            xb = x[idx]
+            if config.augment:
+                xb = augment_crop_flip(xb, gen_aug)
+            logits = model(_to_model(xb, device))
+            loss = criterion(logits, y[idx])
             loss_value = loss.item()
             if not np.isfinite(loss_value):
                 result.seconds = time.perf_counter() - t0
@@ -232,6 +235,8 @@ def train_model(
                 )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            if on_step:
+                on_step(result.steps)  # gradients are there to read, before the step
             optimizer.step()
             if scheduler:
                 scheduler.step()
@@ -253,6 +258,16 @@ def train_model(
             break
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _make_scheduler(optimizer, config: TrainConfig, total: int, steps_per_epoch: int):
+    """A per-step schedule: one-cycle, or the lr times gamma after each milestone epoch."""
+    if config.schedule == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=total)
+    if config.schedule == "step":
+        steps = [m * steps_per_epoch for m in config.milestones]
+        return torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=steps, gamma=config.gamma)
+    return None
 
 
 def _make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
