@@ -46,6 +46,7 @@ class ExperimentResult:
     test_accuracy: float | None
     config: dict  # everything needed to reproduce the run
     probe_indices: np.ndarray  # eval-set indices of the snapshot probe
+    extras: dict[str, np.ndarray] = field(default_factory=dict)  # experiment-specific arrays (e.g. gradients)
 
     def to_payload(self) -> dict:
         """Tensors, numbers and JSON strings only: what `torch.load(weights_only=True)` reads back."""
@@ -59,6 +60,7 @@ class ExperimentResult:
             "train_accuracy": self.train_accuracy,
             "test_accuracy": self.test_accuracy,
             "train": self.train.to_payload(),
+            "extras": {k: _tensor(v) for k, v in self.extras.items()},
         }
 
     @classmethod
@@ -78,6 +80,7 @@ class ExperimentResult:
             test_accuracy=payload["test_accuracy"],
             config=config,
             probe_indices=payload["probe_indices"].numpy(),
+            extras={k: v.numpy() for k, v in payload.get("extras", {}).items()},
         )
 
 
@@ -85,10 +88,18 @@ def _tensor(a) -> torch.Tensor:
     return torch.as_tensor(np.asarray(a))
 
 
+# experiment -> (module, function) that builds its model from config["model"]; imported on demand
+MODEL_BUILDERS: dict[str, tuple[str, str]] = {}
+
+
 def build_model(config: dict) -> nn.Module:
     """An untrained model of the architecture a result's config describes."""
-    if config.get("experiment") == "toy":
+    experiment = config.get("experiment")
+    if experiment == "toy":
         return make_toy_model(ToyConfig(**config["model"]))
+    if experiment in MODEL_BUILDERS:
+        module, name = MODEL_BUILDERS[experiment]
+        return getattr(importlib.import_module(module), name)(config["model"])
     return CNNVis3D(Vis3DConfig(**config["model"]))
 
 
