@@ -7,10 +7,11 @@ and the dashboard draws.
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
