@@ -1,6 +1,9 @@
 """sph-viz dashboard: `streamlit run app.py`. Routes only; the pages are in pages/."""
 
+import logging
+
 import streamlit as st
+from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
 
 st.set_page_config(page_title="sph-viz: only angles", page_icon="🌐", layout="wide")
 
@@ -11,4 +14,12 @@ pages = [
     st.Page("pages/overlap.py", title="Overlap statistics", icon="🔍", url_path="overlap"),
     st.Page("pages/layer.py", title="Layer explorer", icon="🧭", url_path="layer"),
 ]
-st.navigation(pages).run()
+try:
+    st.navigation(pages).run()
+except ScriptControlException:  # st.stop() and st.rerun() end a run this way: not errors
+    raise
+except Exception:  # the page's edge: a traceback names server paths, so it goes to the log only
+    logging.getLogger("sph_viz").exception("page failed")
+    st.error(
+        "Something went wrong on this page; try other settings or reload (details are in the server log)."
+    )

@@ -10,7 +10,18 @@ from sph_viz.app.runs import (
     start_training,
     validate_data_dir,
 )
-from sph_viz.app.state import config_controls, device_text, init_state_from_url, show_url_notes, sync_url
+from sph_viz.app.state import (
+    ALLOWED_DATA_ENV,
+    allowed_data_folders,
+    check_data_access,
+    config_controls,
+    device_text,
+    init_state_from_url,
+    served_locally,
+    show_url_notes,
+    sync_url,
+)
+from sph_viz.app.text import plain
 from sph_viz.app.views import checkpoint_loader, show_result
 from sph_viz.app.widgets import field_widget
 from sph_viz.data import DataError
@@ -32,9 +43,26 @@ def vis3d_controls() -> tuple[dict, str]:
                 v[name] = field_widget("vis3d", FIELDS[name])
         for name in ("radius", "seed"):
             v[name] = field_widget("vis3d", FIELDS[name])
-        data_text = st.text_input("IDX data folder (empty: bundled MNIST)", key="vis3d_data")
+        data_text = data_folder_field()
         config_controls("vis3d", VIS3D_FIELDS, v)
     return v, data_text
+
+
+def data_folder_field() -> str:
+    """The IDX folder typed in: free on a local server; on a served one, off or limited."""
+    label = "IDX data folder (empty: bundled MNIST)"
+    if served_locally():
+        return st.text_input(label, key="vis3d_data")
+    allowed = allowed_data_folders()
+    if not allowed:  # the value is ignored too: a crafted request could still send one
+        st.text_input(label, key="vis3d_data", disabled=True)
+        st.caption(
+            "Off: this server is open to the network, and the field would read folders on it. "
+            f"Whoever started it can allow folders in {ALLOWED_DATA_ENV}."
+        )
+        return ""
+    st.caption(f"This server reads only the folders in {ALLOWED_DATA_ENV}: {plain(', '.join(allowed))}.")
+    return st.text_input(label, key="vis3d_data")
 
 
 st.title("CNN-Vis3D: MNIST on a sphere")
@@ -43,9 +71,9 @@ values, data_text = vis3d_controls()
 sync_url(values)
 st.caption(f"Preset **{values['preset']}**: {PRESET_TEXT[values['preset']]}. Device: {device_text()}.")
 try:
-    data_dir = validate_data_dir(data_text)
+    data_dir = validate_data_dir(check_data_access(data_text))
 except DataError as exc:
-    st.error(f"Data folder not usable: {exc} Using the bundled MNIST instead.")
+    st.error(f"Data folder not usable: {plain(exc)} Using the bundled MNIST instead.")
     data_dir = validate_data_dir("")
 if not values["heads"]:
     st.info("Choose at least one head in the sidebar.")
@@ -75,7 +103,7 @@ elif "vis3d_last_shown" in st.session_state:
     shown = st.session_state["vis3d_last_shown"]
     st.info("Nothing trained yet for this configuration: showing the last results that did train.")
 if shown:
-    for tab, head in zip(st.tabs(list(shown)), shown, strict=True):
+    for tab, head in zip(st.tabs([plain(name) for name in shown]), shown, strict=True):
         with tab:
             show_result(head, shown[head], data_dir)
 checkpoint_loader(values, data_dir)

@@ -1,5 +1,17 @@
 """The dashboard's Streamlit helpers; only `app.py` and `pages/` import this package.
 
 `state` (device, store, memo, URL, config file), `widgets` (controls from the field tables),
-`exports` (downloads), `runs` (MNIST runs in the background), `views` (CNN-Vis3D views).
+`exports` (downloads), `runs` (training in the background), `views` and `overlap_views`.
 """
+
+import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
+
+# A fresh server whose first request is a deep link (/layer?n=3) runs that page in Streamlit's
+# old "pages/ folder" mode: app.py never runs, and the sidebar lists every file of pages/ (app
+# included) by file name. Every page imports this package, so the first such run lands here:
+# leave that mode and rerun, and app.py's st.navigation takes over with the intended page.
+# (PagesManager is Streamlit's internal; tests/test_browser.py checks this on a fresh server.)
+if PagesManager.uses_pages_directory:
+    PagesManager.uses_pages_directory = False
+    st.rerun()

@@ -6,10 +6,14 @@ Session-state keys are prefixed by page ("toy_", "vis3d_", "overlap_", "layer_")
 from __future__ import annotations
 
 import json
+import logging
+import os
 from collections.abc import Callable, Sequence
 
 import streamlit as st
 
+from sph_viz.app.text import plain
+from sph_viz.data import DataError, show_path
 from sph_viz.device import describe_device, pick_device
 from sph_viz.experiments import ExperimentResult
 from sph_viz.fields import Field, parse_config_json, parse_values, to_query
@@ -70,7 +74,7 @@ def init_state_from_url(prefix: str, fields: Sequence[Field]) -> None:
 
 def show_url_notes(prefix: str) -> None:
     for note in st.session_state.get(f"{prefix}_from_url", []):
-        st.warning(f"URL parameter adjusted: {note}")
+        st.warning(f"URL parameter adjusted: {plain(note)}")
 
 
 def sync_url(values: dict) -> None:
@@ -89,6 +93,10 @@ def _load_uploaded_config(prefix: str, fields: Sequence[Field]) -> None:
         values, notes = parse_config_json(upload.getvalue(), fields)
     except ValueError as exc:
         st.session_state[f"{prefix}_config_error"] = str(exc)
+        return
+    except Exception:  # a callback runs before the page, outside app.py's catch-all
+        logging.getLogger("sph_viz").exception("config file %r not loaded", upload.name)
+        st.session_state[f"{prefix}_config_error"] = "it could not be read (details are in the server log)."
         return
     for name, value in values.items():  # a config file is a whole configuration
         st.session_state[f"{prefix}_{name}"] = list(value) if isinstance(value, tuple) else value
@@ -111,13 +119,14 @@ def config_controls(prefix: str, fields: Sequence[Field], values: dict) -> None:
             "Load config (JSON, ≤ 64 KiB)",
             type=["json"],
             key=f"{prefix}_config_upload",
+            max_upload_size=1,  # MB; the file itself may be 64 KiB
             on_change=_load_uploaded_config,
             args=(prefix, fields),
         )
         if err := st.session_state.get(f"{prefix}_config_error"):
-            st.error(f"Config not loaded: {err}")
+            st.error(f"Config not loaded: {plain(err)}")
         for note in st.session_state.get(f"{prefix}_config_notes") or []:
-            st.warning(f"Config value adjusted: {note}")
+            st.warning(f"Config value adjusted: {plain(note)}")
 
 
 def start_job(key: str, tasks: dict[str, Callable], on_result=None) -> TrainingJob:
@@ -125,3 +134,37 @@ def start_job(key: str, tasks: dict[str, Callable], on_result=None) -> TrainingJ
     job = TrainingJob(tasks, on_result=on_result).start()
     st.session_state[key] = job
     return job
+
+
+# ---------------------------------------------------------------- the server's own files
+
+LOCAL_ADDRESSES = ("127.0.0.1", "localhost", "::1")
+ALLOWED_DATA_ENV = "SPH_VIZ_ALLOWED_DATA"
+
+
+def served_locally() -> bool:
+    """True when the server listens on this computer only; no address means every interface."""
+    return st.get_option("server.address") in LOCAL_ADDRESSES
+
+
+def allowed_data_folders() -> list[str]:
+    """Folders the person who started a served app allows: $SPH_VIZ_ALLOWED_DATA, os.pathsep-separated."""
+    return [p.strip() for p in os.environ.get(ALLOWED_DATA_ENV, "").split(os.pathsep) if p.strip()]
+
+
+def check_data_access(text: str) -> str:
+    """text if this server may read that folder (empty: the bundled MNIST); DataError otherwise.
+
+    Decided on the text alone, before the file system is touched, so a refusal tells a remote
+    user nothing about which folders exist.
+    """
+    folder = text.strip()
+    if not folder or served_locally():
+        return folder
+    allowed = allowed_data_folders()
+    if os.path.normpath(folder) in {os.path.normpath(p) for p in allowed}:
+        return folder
+    raise DataError(
+        f"the data folder must be one of the folders this server allows ({ALLOWED_DATA_ENV}). "
+        f"Got {show_path(folder)!r} instead."
+    )

@@ -9,7 +9,8 @@ from models.vis3d import HEADS, CNNVis3D
 from sph_viz.app.exports import data_downloads, figure_downloads
 from sph_viz.app.runs import head_specs
 from sph_viz.app.state import app_device
-from sph_viz.checkpoints import load_checkpoint
+from sph_viz.app.text import plain
+from sph_viz.checkpoints import MAX_MODEL_BYTES, load_checkpoint
 from sph_viz.data import load_image_folder
 from sph_viz.experiments import ExperimentResult, evaluate_vis3d
 from sph_viz.figures.reports import sphere_radius
@@ -54,7 +55,7 @@ def replay(head: str, res: ExperimentResult, radius: float | None) -> None:
 def show_result(head: str, res: ExperimentResult, data_dir: str) -> None:
     acc = f"test accuracy **{res.test_accuracy:.2%}**, train accuracy {res.train_accuracy:.2%}"
     if "source" in res.config:
-        st.markdown(f"{acc} · {res.config['source']}")
+        st.markdown(f"{acc} · {plain(res.config['source'])}")
     else:
         stopped = " (stopped early)" if res.train.stopped else ""
         train = f"{res.train.steps:,} steps in {res.train.seconds:.0f} s on {res.train.device}{stopped}"
@@ -88,12 +89,25 @@ def show_result(head: str, res: ExperimentResult, data_dir: str) -> None:
         )
 
 
+MAX_UPLOADED = 4  # uploaded models a session keeps (a CNN-Vis3D result is ~7 MiB), like the memo
+
+
+def keep_uploaded(name: str, result: ExperimentResult) -> None:
+    """Keep an uploaded model's result in this session, dropping the oldest past MAX_UPLOADED."""
+    uploaded = st.session_state.setdefault("vis3d_uploaded", {})
+    uploaded.pop(name, None)  # loaded again: now the newest
+    uploaded[name] = result
+    while len(uploaded) > MAX_UPLOADED:
+        uploaded.pop(next(iter(uploaded)))
+
+
 def checkpoint_loader(values: dict, data_dir: str) -> None:
     """Evaluate an uploaded state_dict: loaded with weights_only, size- and shape-checked."""
-    with st.expander("Load a trained model (a state_dict file, ≤ 64 MiB)"):
+    with st.expander(f"Load a trained model (a state_dict file, ≤ {MAX_MODEL_BYTES // 2**20} MiB)"):
         st.caption(
             "For example a model.pt written by `python -m sph_viz vis3d --out DIR`. The architecture "
-            "is the chosen head with the current preset's settings."
+            f"is the chosen head with the current preset's settings. The last {MAX_UPLOADED} models "
+            "loaded are shown; another one replaces the oldest."
         )
         head = st.selectbox("architecture", HEADS, key="vis3d_ckpt_head")
         upload = st.file_uploader("model file", type=["pt", "pth"], key="vis3d_ckpt_file")
@@ -106,7 +120,7 @@ def checkpoint_loader(values: dict, data_dir: str) -> None:
             with st.spinner("Evaluating on the test set…"):
                 res = evaluate_vis3d(model.to(app_device()), data_dir, source=f"uploaded {upload.name}")
         except ValueError as exc:
-            st.error(f"Model not loaded: {exc}")
+            st.error(f"Model not loaded: {plain(exc)}")
             return
-        st.session_state.setdefault("vis3d_uploaded", {})[f"{head} · {upload.name}"] = res
-        st.success(f"Loaded {upload.name}: test accuracy {res.test_accuracy:.2%}.")
+        keep_uploaded(f"{head} · {upload.name}", res)
+        st.success(f"Loaded {plain(upload.name)}: test accuracy {res.test_accuracy:.2%}.")
