@@ -1,131 +1,187 @@
-"""Overlap statistics (Table 3): which samples a head can no longer tell apart."""
+"""Overlap statistics (Table 3): which test samples a layer can no longer tell apart."""
 
-import numpy as np
 import streamlit as st
 
 from sph_viz.app.exports import chart_with_export
-from sph_viz.app.runs import head_specs, job_panel, pending_runs, show_job_errors, start_training
+from sph_viz.app.overlap_views import cached_stats, group_explorer, neighbour_panel, stats_row
+from sph_viz.app.runs import head_specs, job_panel, lookup, pending_runs, show_job_errors, start_training
 from sph_viz.app.state import config_controls, init_state_from_url, show_url_notes, sync_url
-from sph_viz.app.widgets import controls
+from sph_viz.app.widgets import field_widget
 from sph_viz.data import BUNDLED_MNIST, load_image_folder
+from sph_viz.datasets import load_dataset, resolve_dataset
+from sph_viz.embedding import parse_embedding
 from sph_viz.figures.overlap import make_nn_cosine_histogram, make_overlap_bar_figure
 from sph_viz.figures.reports import sphere_radius
-from sph_viz.figures.sphere import make_feature_figure
-from sph_viz.overlap import OverlapStats, overlap_stats
 from sph_viz.settings import OVERLAP_FIELDS
+from sph_viz.specs import make_run_specs
 from sph_viz.store import config_key
+from sph_viz.table3 import PAPER_TABLE3, table3_rows
 
 JOB = "overlap_job"
+FIELDS = {f.name: f for f in OVERLAP_FIELDS}
+LAYERS = {
+    "table3": "Table-3 last layer (d-D)",
+    "vis3d": "CNN-Vis3D 3-D bottleneck",
+    "upload": "an uploaded embedding",
+}
+GROUPS = {
+    "Table-3 layer": ("dataset", "recipe", "operators", "seeds"),
+    "CNN-Vis3D bottleneck": ("preset", "heads", "seed"),
+    "Training overrides (0 = the preset's)": ("epochs", "max_samples"),
+}
 init_state_from_url("overlap", OVERLAP_FIELDS)
-
-
-@st.cache_data(max_entries=128, show_spinner=False)
-def cached_stats(key: str, tau: float, _features, _labels, _predictions) -> OverlapStats:
-    """Overlap statistics of one result (named by its config key) at one tau."""
-    return overlap_stats(_features, _labels, _predictions, tau=tau)
 
 
 def overlap_controls() -> dict:
     with st.sidebar:
         st.header("Overlap settings")
-        v = controls("overlap", OVERLAP_FIELDS)
+        v = {
+            n: field_widget("overlap", FIELDS[n], LAYERS.get if n == "layer" else None)
+            for n in ("layer", "tau")
+        }
+        for title, names in GROUPS.items():
+            with st.expander(title, expanded=title.startswith(("Table", "CNN")) and v["layer"] != "upload"):
+                v |= {n: field_widget("overlap", FIELDS[n]) for n in names}
         config_controls("overlap", OVERLAP_FIELDS, v)
     return v
 
 
-def group_explorer(name: str, res, stats: OverlapStats) -> None:
-    if not stats.groups:
-        st.success(f"{name}: no two test images overlap at this τ.")
-        return
-    sizes = [len(g) for g in stats.groups]
-    k = st.selectbox(
-        f"{name}: {len(sizes)} groups",
-        range(len(sizes)),
-        key=f"overlap_group_{name}",
-        format_func=lambda i: (
-            f"group {i + 1}: {sizes[i]} images, labels {sorted(set(res.labels[stats.groups[i]].tolist()))}"
-        ),
-    )
-    group = stats.groups[k]
-    images = load_image_folder(res.config["data_dir"])["test"].images
-    shown = group[:40]
-    st.image(
-        [images[i].numpy() for i in shown],
-        width=72,
-        clamp=True,
-        caption=[
-            f"#{i} · {res.labels[i]}→{res.predictions[i]}"
-            + (" ✗" if res.labels[i] != res.predictions[i] else "")
-            for i in shown
-        ],
-    )
-    if len(group) > len(shown):
-        st.caption(f"First {len(shown)} of {len(group)} images.")
-    if res.features.shape[1] in (2, 3):
-        fig = make_feature_figure(
-            res.features,
-            res.labels,
-            res.predictions,
-            radius=sphere_radius(res.model),
-            highlight=group,
-            title=f"{name}: group {k + 1} highlighted",
+def train_missing(specs: dict, missing: list[str], what: str) -> None:
+    if missing and st.button(
+        f"▶ Train {len(missing)} missing run(s): {what}", type="primary", key="overlap_train"
+    ):
+        start_training(JOB, {m: specs[m] for m in missing})
+        st.rerun()
+
+
+def inspect(key, name, features, labels, predictions, images, radius=None) -> None:
+    """Histogram, neighbours and groups of one embedding."""
+    stats = cached_stats(key, v["tau"], features, labels, predictions)
+    chart_with_export(make_nn_cosine_histogram({name: stats}), "overlap-nn-cosine", f"overlap_hist_{key}")
+    with st.expander("Nearest neighbours of any sample (cosine in the full dimension)"):
+        neighbour_panel(key, features, labels, predictions, images)
+    st.subheader("Overlapping groups")
+    group_explorer(key, name, features, labels, predictions, stats, images, radius)
+
+
+def table3_layer() -> None:
+    names = {f"{op} · seed {s}": (op, int(s)) for op in v["operators"] for s in v["seeds"]}
+    specs = {}
+    for label, (op, seed) in names.items():
+        spec = make_run_specs(
+            "table3", v | {"seed": seed}, [op], preset_name=v["recipe"], dataset=v["dataset"]
         )
-        st.plotly_chart(fig, key=f"overlap_fig_{name}")
+        specs[label] = spec[op]
+    found = lookup(specs)
+    job = st.session_state.get(JOB)
+    if job is not None and job.alive:
+        job_panel(JOB, str(BUNDLED_MNIST))
+    else:
+        show_job_errors(JOB)
+        train_missing(specs, [n for n in specs if n not in found], f"{v['recipe']} preset on {v['dataset']}")
+    if not found:
+        command = f"python -m sph_viz table3 --data {v['dataset']}"
+        st.info(f"No cached run for these settings yet: train here, or run `{command}`.")
+        return
+    runs = {}
+    for label, res in found.items():
+        runs.setdefault(names[label][0], []).append(res)
+    rows = []
+    for r in table3_rows(runs, tau=v["tau"]):
+        p = PAPER_TABLE3.get(r.operator, {})
+        rows.append(
+            {
+                "operator": r.operator,
+                "role": r.role,
+                "seeds": ", ".join(map(str, r.seeds)),
+                "test acc %": f"{r.test_acc[0]:.2f} ± {r.test_acc[1]:.2f}",
+                "# ovlp": f"{r.n_ovlp[0]:.1f} ± {r.n_ovlp[1]:.1f}",
+                "# err": f"{r.n_err[0]:.1f} ± {r.n_err[1]:.1f}",
+                "# unavoidable": f"{r.n_unavoidable[0]:.1f} ± {r.n_unavoidable[1]:.1f}",
+                "paper: test acc %": f"{p['test_acc'][0]:.2f}" if p else "-",
+                "paper: # ovlp": f"{p['n_ovlp'][0]:.0f}" if p else "-",
+                "paper: # err": f"{p['n_err'][0]:.0f}" if p else "-",
+            }
+        )
+    st.dataframe(rows, key="overlap_t3_table", hide_index=True)
+    st.caption(
+        f"Measured: {v['dataset']}, {v['recipe']} preset, mean ± std over the seeds in the cache. Paper: "
+        "CIFAR-10, CNN-9, 160 epochs, 5 seeds. Operators trained to different accuracies are not like "
+        "for like: compare the counts with the accuracy beside them."
+    )
+    label = st.selectbox("Inspect one run", list(found), key="overlap_t3_run")
+    res = found[label]
+    test = load_dataset(resolve_dataset(v["dataset"]))[1]
+    inspect(config_key(res.config), label, res.features, res.labels, res.predictions, test.images)
+
+
+def vis3d_layer() -> None:
+    specs = head_specs(v, str(BUNDLED_MNIST))
+    results, missing, running = pending_runs(JOB, specs)
+    if running:
+        job_panel(JOB, str(BUNDLED_MNIST))
+    else:
+        show_job_errors(JOB)
+        train_missing(specs, missing, f"{v['preset']} preset")
+    if not results:
+        st.info("No trained heads yet for this preset: train them here or on the CNN-Vis3D page.")
+        return
+    st.warning(
+        "On 3-D features of 10,000 images, a nearest-neighbour gap of 1 − cos ≈ 1e-6 is how dense a "
+        "class cluster is (the histogram below peaks there): at τ = 1e-6 these counts measure density, "
+        "not collapse. The paper counts at a 256-D layer: choose the Table-3 layer."
+    )
+    stats = {
+        h: cached_stats(config_key(r.config), v["tau"], r.features, r.labels, r.predictions)
+        for h, r in results.items()
+    }
+    st.dataframe(
+        [stats_row(h, results[h].test_accuracy, s) for h, s in stats.items()],
+        key="overlap_table",
+        hide_index=True,
+    )
+    chart_with_export(make_overlap_bar_figure(stats), "overlap-bars", "overlap_bars")
+    head = st.selectbox("Inspect one head", list(results), key="overlap_head")
+    res = results[head]
+    images = load_image_folder(res.config["data_dir"])["test"].images
+    inspect(
+        config_key(res.config),
+        head,
+        res.features,
+        res.labels,
+        res.predictions,
+        images,
+        sphere_radius(res.model),
+    )
+
+
+def upload_layer() -> None:
+    upload = st.file_uploader(
+        "features.npz (features, labels, predictions) or CSV", type=["npz", "csv"], key="overlap_upload"
+    )
+    if upload is None:
+        st.info("The CLI writes features.npz with `--out`; any NPZ or CSV with those columns works.")
+        return
+    try:
+        features, labels, predictions = parse_embedding(upload.getvalue(), "the uploaded file")
+        stats = cached_stats(f"upload-{upload.file_id}", v["tau"], features, labels, predictions)
+    except ValueError as exc:
+        st.error("Embedding not loaded:")
+        st.text(str(exc))  # the message may quote the file: shown as text, never rendered
+        return
+    accuracy = float((labels == predictions).mean())
+    st.dataframe([stats_row("uploaded", accuracy, stats)], key="overlap_upload_table", hide_index=True)
+    inspect(f"upload-{upload.file_id}", "uploaded", features, labels, predictions, None)
 
 
 st.title("Overlap statistics")
 st.markdown(
-    "A test image **overlaps** when the cosine similarity of its representation to another "
-    "image's is ≥ 1 − τ: after projection onto the sphere the head sees one point. "
-    "Errors among overlapping images are errors no classifier on that head can avoid."
+    "A test sample **overlaps** when the cosine similarity of its representation to another sample's "
+    "is ≥ 1 − τ. A **group** is a chain of such pairs. Errors in a group whose samples all share one "
+    "label could be avoided by a classifier on that layer; the **unavoidable** ones are those of groups "
+    "that hold several labels (any one answer per group gets the others wrong)."
 )
 show_url_notes("overlap")
 v = overlap_controls()
 sync_url(v)
-specs = head_specs(v, str(BUNDLED_MNIST))
-results, missing, running = pending_runs(JOB, specs)
-if running:
-    job_panel(JOB, str(BUNDLED_MNIST))
-else:
-    show_job_errors(JOB)
-    if missing and st.button(
-        f"▶ Train {', '.join(missing)} ({v['preset']} preset)", type="primary", key="overlap_train"
-    ):
-        start_training(JOB, {h: specs[h] for h in missing}, str(BUNDLED_MNIST))
-        st.rerun()
-if not results:
-    st.info("No trained heads yet for this preset: train them here or on the CNN-Vis3D page.")
-    st.stop()
-stats = {
-    h: cached_stats(config_key(r.config), v["tau"], r.features, r.labels, r.predictions)
-    for h, r in results.items()
-}
-rows = [
-    {
-        "head": h,
-        "test accuracy": results[h].test_accuracy,
-        "# overlapping": s.n_overlap,
-        "# errors among them": s.n_error,
-        "ratio": None if np.isnan(s.ratio) else s.ratio,
-        "# groups": len(s.groups),
-        "largest group": max(map(len, s.groups), default=0),
-        "zero vectors": s.n_zero,
-    }
-    for h, s in stats.items()
-]
-st.dataframe(
-    rows,
-    key="overlap_table",
-    hide_index=True,
-    column_config={
-        "test accuracy": st.column_config.NumberColumn(format="percent"),
-        "ratio": st.column_config.NumberColumn(format="percent"),
-    },
-)
-left, right = st.columns(2)
-chart_with_export(make_overlap_bar_figure(stats), "overlap-bars", "overlap_bars", left)
-chart_with_export(make_nn_cosine_histogram(stats), "overlap-nn-cosine", "overlap_hist", right)
-st.subheader("Overlapping groups")
-for name, tab in zip(stats, st.tabs(list(stats)), strict=True):
-    with tab:
-        group_explorer(name, results[name], stats[name])
+{"table3": table3_layer, "vis3d": vis3d_layer, "upload": upload_layer}[v["layer"]]()

@@ -16,17 +16,20 @@ import numpy as np
 from tqdm import tqdm
 
 from models.vis3d import HEADS
+from sph_viz.commands import table3
 from sph_viz.data import BUNDLED_MNIST
 from sph_viz.device import DEVICES, describe_device, pick_device
+from sph_viz.embedding import load_embedding
 from sph_viz.fields import add_arguments
 from sph_viz.figures.overlap import make_nn_cosine_histogram, make_overlap_bar_figure
 from sph_viz.figures.reports import toy_figures, vis3d_figures
-from sph_viz.outputs import atomic_write_bytes, load_features_npz, write_figures, write_run
+from sph_viz.outputs import atomic_write_bytes, write_figures, write_run
 from sph_viz.overlap import DEFAULT_TAU, overlap_stats, validate_tau
 from sph_viz.settings import OVERLAP_FIELDS, PRESETS, TOY_CHOICES, TOY_FIELDS, VIS3D_FIELDS
 from sph_viz.specs import RunSpec, make_run_specs
 from sph_viz.train import Progress, TrainingDiverged
 
+COMMANDS = (table3,)
 OVERLAP_HEADS = next(f.default for f in OVERLAP_FIELDS if f.name == "heads")
 # Settings the command line takes from the field tables (seeds, models and data are its own flags).
 CLI_SKIP = {"seed", "heads", "preset"}
@@ -70,12 +73,15 @@ def build_parser() -> argparse.ArgumentParser:
     ov = sub.add_parser("overlap", parents=[common, mnist], help="overlap table (Table 3)")
     ov.add_argument("--model", nargs="+", choices=HEADS, default=list(OVERLAP_HEADS))
     ov.add_argument("--tau", type=float, default=DEFAULT_TAU)
+    for command in COMMANDS:
+        command.add_parser(sub, common)
     ov.add_argument(
         "--from",
+        "--features",
         dest="sources",
         type=Path,
         nargs="+",
-        help="use features.npz from earlier vis3d runs instead of training",
+        help="embeddings instead of training: run folders, features.npz or CSV files (any model's)",
     )
     return parser
 
@@ -132,7 +138,7 @@ def cmd_train(args, device) -> int:
 def cmd_overlap(args, device) -> int:
     validate_tau(args.tau)  # before any training or loading
     if args.sources:
-        sets = {str(p): [load_features_npz(p)] for p in args.sources}
+        sets = {str(p): [load_embedding(p)] for p in args.sources}
     else:
         runs = _train_all(args, device)
         sets = {n: [(r.features, r.labels, r.predictions) for r in rs] for n, rs in runs.items()}
@@ -176,7 +182,10 @@ def main(argv: list[str] | None = None) -> int:
         device = pick_device(args.device)
         print(f"device: {describe_device(device)}", file=sys.stderr)
         started = time.perf_counter()
-        code = cmd_overlap(args, device) if args.command == "overlap" else cmd_train(args, device)
+        if hasattr(args, "run"):  # the subcommands in sph_viz/commands
+            code = args.run(args, device, progress=lambda s: ProgressBar(f"{s.name} seed {s.train.seed}"))
+        else:
+            code = cmd_overlap(args, device) if args.command == "overlap" else cmd_train(args, device)
         print(f"done in {time.perf_counter() - started:.1f} s", file=sys.stderr)
         return code
     except TrainingDiverged as exc:

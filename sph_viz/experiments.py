@@ -23,6 +23,7 @@ from models.vis3d import CNNVis3D, Vis3DConfig
 from sph_viz.data import (
     BUNDLED_MNIST,
     DataError,
+    data_folder,
     load_image_folder,
     make_toy_data,
     normalize_images,
@@ -90,7 +91,7 @@ def _tensor(a) -> torch.Tensor:
 
 
 # experiment -> (module, function) that builds its model from config["model"]; imported on demand
-MODEL_BUILDERS: dict[str, tuple[str, str]] = {}
+MODEL_BUILDERS: dict[str, tuple[str, str]] = {"table3": ("sph_viz.table3", "build_table3_model")}
 
 
 def build_model(config: dict) -> nn.Module:
@@ -130,25 +131,34 @@ def toy_config_dict(
     model_config: ToyConfig, train_config: TrainConfig, noise: float = 0.05, data_seed: int = 0
 ) -> dict:
     """Everything that determines a toy run (the result-cache key)."""
-    return {
-        "experiment": "toy",
-        "model": asdict(model_config),
-        "train": asdict(train_config),
-        "noise": noise,
-        "data_seed": data_seed,
-    }
+    return plain_config(
+        {
+            "experiment": "toy",
+            "model": asdict(model_config),
+            "train": asdict(train_config),
+            "noise": noise,
+            "data_seed": data_seed,
+        }
+    )
 
 
 def vis3d_config_dict(
     model_config: Vis3DConfig, train_config: TrainConfig, data_dir: str | Path = BUNDLED_MNIST
 ) -> dict:
     """Everything that determines a CNN-Vis3D run (the result-cache key)."""
-    return {
-        "experiment": "vis3d",
-        "model": asdict(model_config),
-        "train": asdict(train_config),
-        "data_dir": str(Path(data_dir).expanduser().resolve()),
-    }
+    return plain_config(
+        {
+            "experiment": "vis3d",
+            "model": asdict(model_config),
+            "train": asdict(train_config),
+            "data_dir": str(Path(data_dir).expanduser().resolve()),
+        }
+    )
+
+
+def plain_config(config: dict) -> dict:
+    """config as JSON gives it back (tuples as lists): equal in memory and from the cache."""
+    return json.loads(json.dumps(config, default=str))
 
 
 def run_toy(
@@ -190,7 +200,9 @@ def probe_indices(test_labels: np.ndarray, seed: int, probe_size: int = PROBE_SI
 
 def load_vis3d_data(data_dir: str | Path = BUNDLED_MNIST, n_classes: int = 10):
     """The (train, test) splits of an IDX folder, checked for what CNN-Vis3D needs."""
-    splits = load_image_folder(str(Path(data_dir).expanduser().resolve()))
+    # data_folder first: it names a missing folder, a symlink loop or an over-long path as a
+    # DataError, where resolve() raises RuntimeError (Python 3.11) or OSError
+    splits = load_image_folder(str(data_folder(data_dir).resolve()))
     train, test = splits["train"], splits["test"]
     for name, split in splits.items():
         if tuple(split.images.shape[1:]) != (28, 28):

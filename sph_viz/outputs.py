@@ -55,13 +55,14 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
         raise
 
 
-def _json_safe(value):
+def json_safe(value):
+    """value with NaN/Inf as None and numpy scalars as Python numbers (strict JSON)."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
+        return {k: json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
+        return [json_safe(v) for v in value]
     if isinstance(value, np.generic):
         return value.item()
     return value
@@ -83,7 +84,7 @@ def metrics_dict(result: ExperimentResult, device: str, extra: dict | None = Non
     if result.test_accuracy is not None:
         out["test_accuracy"] = result.test_accuracy
     out.update(extra or {})
-    return _json_safe(out)
+    return json_safe(out)
 
 
 def features_npz_bytes(features: np.ndarray, labels: np.ndarray, predictions: np.ndarray) -> bytes:
@@ -125,17 +126,3 @@ def write_figures(out_dir: str | Path, figures: dict[str, go.Figure]) -> None:
     for name, fig in figures.items():
         html = fig.to_html(include_plotlyjs="directory", full_html=True)
         atomic_write_bytes(out_dir / f"{name}.html", html.encode())
-
-
-def load_features_npz(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """features, labels, predictions from a features.npz (a folder holding one works too)."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / "features.npz"
-    if not path.is_file():
-        raise ValueError(f"{path}: no such file (expected a run folder or its features.npz).")
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            return npz["features"], npz["labels"], npz["predictions"]
-    except (OSError, KeyError, ValueError) as exc:
-        raise ValueError(f"{path}: not a features.npz with features, labels, predictions ({exc}).") from None

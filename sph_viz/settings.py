@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
+from models.table3 import OPERATORS_T3
 from models.toy import TOY_MODELS
 from models.vis3d import HEADS
 from sph_viz.fields import KEEP, Field
@@ -127,6 +128,37 @@ PRESETS: dict[str, dict[str, Preset]] = {
 }
 
 
+# Table 3 (Sec. 4.3): r = alpha = 5, d = 256 in every preset; only the training differs.
+TABLE3_MODEL = {"radius": 5.0, "scale": 5.0, "dim": 256}
+PRESETS["table3"] = {
+    # Measured on the 2-core CPU (README, "Table 3"): under a minute per run on MNIST.
+    "fast": Preset(
+        "20,000 training images, 1 epoch of Adam, one-cycle peaking at 3e-3, batch 128: a CPU recipe",
+        TABLE3_MODEL,
+        TrainConfig(
+            epochs=1, batch_size=128, lr=3e-3, optimizer="adam", schedule="onecycle", max_samples=20000
+        ),
+    ),
+    # The official comparison script: a GPU recipe (160 epochs).
+    "paper": Preset(
+        "the official recipe: Adam 1e-3, weight decay 5e-4, batch 128, 160 epochs, lr x0.1 at "
+        "epochs 80 and 130, crop (pad 4) and flip for CIFAR: a GPU recipe",
+        TABLE3_MODEL,
+        TrainConfig(
+            epochs=160,
+            batch_size=128,
+            lr=1e-3,
+            optimizer="adam",
+            weight_decay=5e-4,
+            schedule="step",
+            milestones=(80, 130),
+            gamma=0.1,
+            augment=True,
+        ),
+    ),
+}
+
+
 def preset(experiment: str, name: str) -> Preset:
     """The preset `name` of an experiment; ValueError naming the choices otherwise."""
     table = PRESETS[experiment]
@@ -184,8 +216,14 @@ VIS3D_FIELDS = (
     SEED,
 )
 TAUS = tuple(float(f"{m}e{e}") for e in range(-12, -1) for m in (1, 3))
+OVERLAP_LAYERS = ("table3", "vis3d", "upload")
 OVERLAP_FIELDS = (
+    Field("layer", str, "table3", choices=OVERLAP_LAYERS, label="feature layer"),
     Field("tau", float, 1e-6, 1e-12, 0.5, label="τ: overlap when cosine ≥ 1 − τ", choices=TAUS, log=True),
+    Field("dataset", str, "mnist", choices=("mnist", "fashion-mnist"), help="Table-3 layer: the data set"),
+    Field("recipe", str, "fast", choices=tuple(PRESETS["table3"]), help="Table-3 layer: the training preset"),
+    Field("operators", str, OPERATORS_T3, choices=OPERATORS_T3, many=True, help="Table-3 layer: last layers"),
+    Field("seeds", str, ("0", "1", "2"), choices=tuple("01234"), many=True, help="Table-3 layer: seeds"),
     Field("preset", str, "quick", choices=tuple(PRESETS["vis3d"]), label="trained with preset"),
     Field(
         "heads",
@@ -208,4 +246,28 @@ LAYER_FIELDS = (
     Field("z1", float, 0.5, -10.0, 10.0, label="pre-activation z₁", **SLIDER),
     Field("z2", float, -0.5, -10.0, 10.0, label="pre-activation z₂", **SLIDER),
 )
-FIELDS = {"toy": TOY_FIELDS, "vis3d": VIS3D_FIELDS, "overlap": OVERLAP_FIELDS, "layer": LAYER_FIELDS}
+TABLE3_FIELDS = (
+    Field("preset", str, "fast", choices=tuple(PRESETS["table3"])),
+    Field("operators", str, OPERATORS_T3, choices=OPERATORS_T3, many=True, help="last layers to compare"),
+    Field(
+        "dim",
+        int,
+        256,
+        2,
+        4096,
+        help="d: width of the layer whose output the overlaps are counted on",
+        target="model",
+    ),
+    Field("epochs", int, 0, 1, 500, target="train", keep_zero=True),
+    Field("lr", float, 0.0, 1e-5, 10.0, label="learning rate", target="train", keep_zero=True, step=1e-3),
+    Field("max_samples", int, 0, 1, 60000, label="training images", target="train", keep_zero=True),
+    Field("tau", float, 1e-6, 1e-12, 0.5, label="τ: overlap when cosine ≥ 1 − τ", choices=TAUS, log=True),
+    SEED,
+)
+FIELDS = {
+    "table3": TABLE3_FIELDS,
+    "toy": TOY_FIELDS,
+    "vis3d": VIS3D_FIELDS,
+    "overlap": OVERLAP_FIELDS,
+    "layer": LAYER_FIELDS,
+}

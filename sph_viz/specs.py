@@ -14,23 +14,26 @@ from typing import Any
 
 import torch
 
+from models.table3 import Table3Config
 from models.toy import ToyConfig
 from models.vis3d import Vis3DConfig
 from sph_viz.data import BUNDLED_MNIST
 from sph_viz.experiments import run_toy, run_vis3d, toy_config_dict, vis3d_config_dict
 from sph_viz.fields import Field
 from sph_viz.settings import FIELDS, TrainConfig, preset
+from sph_viz.table3 import run_table3, table3_config_dict, table3_model_config
 
 
 @dataclass(frozen=True)
 class RunSpec:
     """One run: experiment, name (the model shown), model and train configs, and its data."""
 
-    experiment: str  # "toy" or "vis3d"
+    experiment: str  # "toy", "vis3d" or "table3"
     name: str
-    model: ToyConfig | Vis3DConfig
+    model: ToyConfig | Vis3DConfig | Table3Config
     train: TrainConfig
     data_dir: str = str(BUNDLED_MNIST)  # vis3d: the IDX folder
+    dataset: str = "mnist"  # table3: a dataset name (sph_viz.datasets.resolve_dataset)
     noise: float = 0.05  # toy: the data's noise
     data_seed: int = 0  # toy: the data's seed
 
@@ -39,6 +42,8 @@ class RunSpec:
         """Everything that determines the run's result (the result-cache key)."""
         if self.experiment == "toy":
             return toy_config_dict(self.model, self.train, self.noise, self.data_seed)
+        if self.experiment == "table3":
+            return table3_config_dict(self.model, self.train, self.dataset)
         return vis3d_config_dict(self.model, self.train, self.data_dir)
 
     def run(self, *, device: torch.device | str = "cpu", **callbacks):
@@ -47,6 +52,8 @@ class RunSpec:
             return run_toy(
                 self.model, self.train, noise=self.noise, data_seed=self.data_seed, device=device, **callbacks
             )
+        if self.experiment == "table3":
+            return run_table3(self.model, self.train, dataset=self.dataset, device=device, **callbacks)
         return run_vis3d(self.model, self.train, data_dir=self.data_dir, device=device, **callbacks)
 
 
@@ -68,6 +75,7 @@ def make_run_specs(
     *,
     preset_name: str | None = None,
     data_dir: str | Path = BUNDLED_MNIST,
+    dataset: str = "mnist",
     fields: Sequence[Field] | None = None,
 ) -> dict[str, RunSpec]:
     """One validated `RunSpec` per model name: the preset, then the non-keep values on top.
@@ -85,6 +93,9 @@ def make_run_specs(
             model = ToyConfig(kind=name, **model_overrides)
             noise = values.get("noise")
             run = {"noise": RunSpec.noise if noise is None else float(noise)}
+        elif experiment == "table3":
+            model = table3_model_config(name, dataset, **(recipe.model | model_overrides))
+            run = {"dataset": str(dataset)}
         else:
             model = Vis3DConfig(head=name, **(recipe.model | model_overrides))
             run = {"data_dir": str(data_dir)}

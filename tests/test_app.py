@@ -122,7 +122,7 @@ def test_vis3d_trains_in_the_background_and_shows_the_sphere(fresh_app, small_mn
 
 
 def test_overlap_numbers_equal_overlap_stats(fresh_app):
-    query = {"tau": "1e-3"}
+    query = {"tau": "1e-3", "layer": "vis3d"}
     state = {"overlap_heads": ["projected", "spherized"], "overlap_epochs": 1, "overlap_max_samples": 600}
     at = open_page(fresh_app, "pages/overlap.py", query=query, state=state)
     at.button(key="overlap_train").click().run()
@@ -139,3 +139,32 @@ def test_overlap_numbers_equal_overlap_stats(fresh_app):
         assert row["# groups"] == len(expected.groups)
     bars = next(f for f in figures(at) if f["data"][0]["type"] == "bar")
     assert list(decode(bars["data"][0]["y"])) == list(table["# overlapping"])
+
+
+def test_overlap_page_on_the_table3_layer_equals_the_core(fresh_app):
+    """Trains two tiny Table-3 runs from the page, then checks the table against table3_rows."""
+    from sph_viz.table3 import table3_rows
+
+    query = {
+        "layer": "table3",
+        "operators": "original,spherization",
+        "seeds": "0",
+        "max_samples": "64",
+        "tau": "1e-3",
+    }
+    at = open_page(fresh_app, "pages/overlap.py", query=query)
+    assert "No cached run" in " ".join(i.value for i in at.info)
+    at.button(key="overlap_train").click().run()
+    at.session_state["overlap_job"].join(300)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    table = at.dataframe[0].value
+    memo = at.session_state["mnist_memo"].values()
+    runs = {r.config["model"]["operator"]: [r] for r in memo if r.config["experiment"] == "table3"}
+    expected = {r.operator: r for r in table3_rows(runs, tau=1e-3)}
+    assert list(table["operator"]) == ["original", "spherization"]
+    for _, row in table.iterrows():
+        e = expected[row["operator"]]
+        assert row["# ovlp"] == f"{e.n_ovlp[0]:.1f} ± {e.n_ovlp[1]:.1f}"
+        assert row["test acc %"] == f"{e.test_acc[0]:.2f} ± {e.test_acc[1]:.2f}"
+    assert runs["spherization"][0].features.shape == (10_000, 257)  # the 256-D layer, on the sphere

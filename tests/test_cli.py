@@ -79,7 +79,7 @@ def test_bad_flags_exit_2_with_a_message(argv, message, capsys):
         (["vis3d", "--data", "/no/such/folder"], "error: /no/such/folder: data folder not found."),
         (
             ["overlap", "--from", "/no/such/run", "--tau", "0.5"],
-            "error: /no/such/run: no such file (expected a run folder or its features.npz).",
+            "error: /no/such/run: cannot read (No such file or directory).",
         ),
         (
             ["overlap", "--tau", "2", "--from", "x"],

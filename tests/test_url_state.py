@@ -23,7 +23,12 @@ NON_DEFAULT = {
         "seed": 4,
     },
     "overlap": {
+        "layer": "vis3d",
         "tau": 1e-4,
+        "dataset": "fashion-mnist",
+        "recipe": "paper",
+        "operators": ("cosine", "spherization"),
+        "seeds": ("3",),
         "preset": "fast",
         "heads": ("projected",),
         "epochs": 1,

@@ -51,11 +51,14 @@ def _save(name: str, result: ExperimentResult) -> None:
     result_store().save(result)  # runs in the job thread: no Streamlit calls
 
 
-def start_training(job_key: str, specs: dict[str, RunSpec], data_dir: str) -> None:
+def start_training(job_key: str, specs: dict[str, RunSpec], data_dir: str = str(BUNDLED_MNIST)) -> None:
     device = app_device()
-    labels = load_image_folder(data_dir)["test"].labels.numpy()
-    # which test images each head's live snapshots show (the same rule run_vis3d uses)
-    st.session_state[f"{job_key}_probes"] = {h: probe_indices(labels, s.train.seed) for h, s in specs.items()}
+    if any(s.experiment == "vis3d" for s in specs.values()):
+        labels = load_image_folder(data_dir)["test"].labels.numpy()
+        # which test images each head's live snapshots show (the same rule run_vis3d uses)
+        st.session_state[f"{job_key}_probes"] = {
+            h: probe_indices(labels, s.train.seed) for h, s in specs.items()
+        }
     tasks = {head: partial(spec.run, device=device) for head, spec in specs.items()}
     start_job(job_key, tasks, on_result=_save)
 

@@ -69,3 +69,22 @@ def make_nn_cosine_histogram(stats: dict[str, OverlapStats], bins: int = 60) -> 
         yaxis_title="samples",
     )
     return fig
+
+
+def compute_direction_pca(features: np.ndarray, n_components: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """PCA of the unit directions x/||x|| (what cosines see): coords (N, 3) and explained ratios (3,).
+
+    Zero vectors stay at the origin. Overlaps are counted in the full dimension; this is a view.
+    """
+    from sklearn.decomposition import PCA  # only the pages that draw it pay for the import
+
+    x = np.asarray(features, dtype=np.float64)
+    x = x / np.abs(x).max(axis=1, keepdims=True).clip(min=np.finfo(float).tiny)  # tiny or huge rows
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    units = np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
+    k = min(n_components, units.shape[1], len(units))
+    pca = PCA(n_components=k, svd_solver="full").fit(units)
+    coords = pca.transform(units)
+    if k < n_components:  # fewer dimensions than drawn: pad with zeros
+        coords = np.pad(coords, ((0, 0), (0, n_components - k)))
+    return coords, np.pad(pca.explained_variance_ratio_, (0, n_components - k))
