@@ -25,6 +25,10 @@ from scipy.sparse.csgraph import connected_components
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from sph_viz.overlap import overlap_stats  # noqa: E402
+from sph_viz.overlap_blockwise import scan_blockwise  # noqa: E402
+from sph_viz.overlap_graph import PairScan  # noqa: E402
+from sph_viz.overlap_kdtree import scan_kdtree  # noqa: E402
+from sph_viz.overlap_units import unit_rows  # noqa: E402
 
 
 def previous_overlap(x: np.ndarray, tau: float) -> tuple[int, list[np.ndarray], np.ndarray]:
@@ -162,6 +166,15 @@ def main() -> None:
     compare("(a)", CASES["a"](args.n, args.d), args.tau, ["previous", "auto"], repeats=1)
     times = compare("(b)", CASES["b"](args.n3, 3), args.tau, ["previous", "blockwise", "kdtree"], repeats=15)
     print(f"  kdtree / blockwise speed-up at N={args.n3}, d=3: {times['blockwise'] / times['kdtree']:.0f}x")
+    units, _ = unit_rows(CASES["b"](args.n3, 3))  # the routes alone, without the shared work around them
+    route = {
+        f.__name__: best_time(15, lambda f=f: f(PairScan(units, args.tau), args.tau))[1:]
+        for f in (scan_blockwise, scan_kdtree)
+    }
+    for name, (wall, cpu) in route.items():
+        print(f"  route only: {name:<15} {wall:8.4f} s wall {cpu:8.4f} s CPU")
+    speed_up = route["scan_blockwise"][0] / route["scan_kdtree"][0]
+    print(f"  route only: kdtree / blockwise speed-up {speed_up:.0f}x")
     print("\npeak memory, each in a fresh process (data, imports and all; 'before' = RSS before the call)")
     for case, path, n in [
         ("a", "previous", args.n),

@@ -28,7 +28,7 @@ def scan_kdtree(scan: PairScan, tau: float) -> bool:
     slack = chord_slack(d)
     tree = cKDTree(units, balanced_tree=False, compact_nodes=False)  # faster to build, same answers
     k = min(_K, n)
-    dist, idx = tree.query(units, k=k, workers=-1)
+    dist, idx = tree.query(units, k=k)  # one thread: steadier than workers=-1 on a busy machine
     own = idx == np.arange(n)[:, None]
     nearest = np.where(own, np.inf, dist).min(axis=1)
     # Squared search radius per row: the nearest-neighbour band (any float64-cosine maximiser lies
@@ -40,9 +40,9 @@ def scan_kdtree(scan: PairScan, tau: float) -> bool:
     wide = np.flatnonzero(dist[:, -1] ** 2 <= reach) if k < n else np.zeros(0, np.int64)
     if len(wide):
         radii = np.sqrt(reach[wide])
-        if int(tree.query_ball_point(units[wide], radii, return_length=True, workers=-1).sum()) > MAX_PAIRS:
+        if int(tree.query_ball_point(units[wide], radii, return_length=True).sum()) > MAX_PAIRS:
             return False
-        found = tree.query_ball_point(units[wide], radii, workers=-1)
+        found = tree.query_ball_point(units[wide], radii)
         lengths = np.fromiter(map(len, found), dtype=np.int64, count=len(found))
         rows.append(np.repeat(wide, lengths))
         cols.append(np.concatenate(found).astype(np.int64) if lengths.sum() else np.zeros(0, np.int64))
