@@ -13,10 +13,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from models.vis3d import HEADS
 from sph_viz.commands import table3
+from sph_viz.commands.progress import StepBar
 from sph_viz.data import BUNDLED_MNIST
 from sph_viz.device import DEVICES, describe_device, pick_device
 from sph_viz.embedding import load_embedding
@@ -27,29 +27,12 @@ from sph_viz.outputs import atomic_write_bytes, write_figures, write_run
 from sph_viz.overlap import DEFAULT_TAU, overlap_stats, validate_tau
 from sph_viz.settings import OVERLAP_FIELDS, PRESETS, TOY_CHOICES, TOY_FIELDS, VIS3D_FIELDS
 from sph_viz.specs import RunSpec, make_run_specs
-from sph_viz.train import Progress, TrainingDiverged
+from sph_viz.train import TrainingDiverged
 
 COMMANDS = (table3,)
 OVERLAP_HEADS = next(f.default for f in OVERLAP_FIELDS if f.name == "heads")
 # Settings the command line takes from the field tables (seeds, models and data are its own flags).
 CLI_SKIP = {"seed", "heads", "preset"}
-
-
-class ProgressBar:
-    """tqdm on stderr, one bar per run; tqdm handles terminals and logs alike."""
-
-    def __init__(self, label: str) -> None:
-        self.label, self.bar = label, None
-
-    def __call__(self, p: Progress) -> None:
-        if self.bar is None:
-            self.bar = tqdm(
-                total=p.total_steps, desc=self.label, unit="step", file=sys.stderr, mininterval=0.5
-            )
-        self.bar.update(p.step - self.bar.n)
-        self.bar.set_postfix_str(f"epoch {p.epoch} loss {p.loss:.4f} acc {p.accuracy:.2%}", refresh=False)
-        if p.step == p.total_steps:
-            self.bar.close()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -97,7 +80,7 @@ def _specs(args, seed: int) -> dict[str, RunSpec]:
 
 
 def _run_one(spec: RunSpec, seed: int, device):
-    result = spec.run(device=device, on_progress=ProgressBar(f"{spec.name} seed {seed}"))
+    result = spec.run(device=device, on_progress=StepBar(f"{spec.name} seed {seed}"))
     figures = toy_figures(result, spec.name) if spec.experiment == "toy" else vis3d_figures(result, spec.name)
     return result, figures
 
@@ -183,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"device: {describe_device(device)}", file=sys.stderr)
         started = time.perf_counter()
         if hasattr(args, "run"):  # the subcommands in sph_viz/commands
-            code = args.run(args, device, progress=lambda s: ProgressBar(f"{s.name} seed {s.train.seed}"))
+            code = args.run(args, device, progress=lambda s: StepBar(f"{s.name} seed {s.train.seed}"))
         else:
             code = cmd_overlap(args, device) if args.command == "overlap" else cmd_train(args, device)
         print(f"done in {time.perf_counter() - started:.1f} s", file=sys.stderr)
