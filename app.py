@@ -13,6 +13,9 @@ pages = [
     st.Page("pages/vis3d.py", title="CNN-Vis3D (MNIST)", icon="🌐", url_path="vis3d"),
     st.Page("pages/overlap.py", title="Overlap statistics", icon="🔍", url_path="overlap"),
     st.Page("pages/layer.py", title="Layer explorer", icon="🧭", url_path="layer"),
+    st.Page("pages/paper.py", title="Paper: claims and results", icon="📄", url_path="paper"),
+    st.Page("pages/spherenet.py", title="SphereNet", icon="⚪", url_path="spherenet"),
+    st.Page("pages/prototypes.py", title="Hyperspherical prototypes", icon="🎯", url_path="prototypes"),
 ]
 try:
     st.navigation(pages).run()

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from models.vis3d import HEADS
-from sph_viz.commands import table3
+from sph_viz.commands import prototypes, retention, spherenet, table3
 from sph_viz.commands.progress import StepBar
 from sph_viz.data import BUNDLED_MNIST
 from sph_viz.device import DEVICES, describe_device, pick_device
@@ -29,7 +29,7 @@ from sph_viz.settings import OVERLAP_FIELDS, PRESETS, TOY_CHOICES, TOY_FIELDS, V
 from sph_viz.specs import RunSpec, make_run_specs
 from sph_viz.train import TrainingDiverged
 
-COMMANDS = (table3,)
+COMMANDS = (table3, retention, spherenet, prototypes)
 OVERLAP_HEADS = next(f.default for f in OVERLAP_FIELDS if f.name == "heads")
 # Settings the command line takes from the field tables (seeds, models and data are its own flags).
 CLI_SKIP = {"seed", "heads", "preset"}

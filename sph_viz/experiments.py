@@ -91,7 +91,13 @@ def _tensor(a) -> torch.Tensor:
 
 
 # experiment -> (module, function) that builds its model from config["model"]; imported on demand
-MODEL_BUILDERS: dict[str, tuple[str, str]] = {"table3": ("sph_viz.table3", "build_table3_model")}
+MODEL_BUILDERS: dict[str, tuple[str, str]] = {
+    "table3": ("sph_viz.table3", "build_table3_model"),
+    "retention": ("sph_viz.retention", "build_retention_model"),
+    "spherenet": ("sph_viz.spherenet_runs", "build_spherenet_model"),
+    "prototypes": ("sph_viz.prototype_runs", "build_prototype_model"),
+    "rotated-mnist": ("sph_viz.rotated_mnist", "build_rotated_model"),
+}
 
 
 def build_model(config: dict) -> nn.Module:

@@ -5,7 +5,16 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ["pages/home.py", "pages/toy.py", "pages/vis3d.py", "pages/overlap.py", "pages/layer.py"]
+PAGES = [
+    "pages/home.py",
+    "pages/toy.py",
+    "pages/vis3d.py",
+    "pages/overlap.py",
+    "pages/layer.py",
+    "pages/paper.py",
+    "pages/spherenet.py",
+    "pages/prototypes.py",
+]
 
 
 def open_page(apps, page, query=None, state=None, timeout=120) -> AppTest:

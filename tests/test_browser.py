@@ -223,7 +223,16 @@ def test_layer_page(page, shots):
     page.screenshot(path=shots / "layer.png")
 
 
-REGISTERED = ["Home", "Toy task", "CNN-Vis3D (MNIST)", "Overlap statistics", "Layer explorer"]
+REGISTERED = [
+    "Home",
+    "Toy task",
+    "CNN-Vis3D (MNIST)",
+    "Overlap statistics",
+    "Layer explorer",
+    "Paper: claims and results",
+    "SphereNet",
+    "Hyperspherical prototypes",
+]
 
 
 @pytest.mark.parametrize("path", ["", "toy", "vis3d", "overlap", "layer"])

@@ -75,7 +75,7 @@ def _figures(result) -> dict:
     return figs
 
 
-def run(args: argparse.Namespace, device) -> int:
+def run(args: argparse.Namespace, device, progress=None) -> int:
     """Train every (net, variant, seed); print the table; ValueError for bad input (before training)."""
     if args.record_gradients < 0:
         raise ValueError(f"--record-gradients must be >= 0. Got {args.record_gradients} instead.")

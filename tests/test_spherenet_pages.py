@@ -1,0 +1,125 @@
+"""The SphereNet and prototype pages through AppTest: real training in the background, numbers from the core."""
+
+import base64
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from sph_viz.experiments import MODEL_BUILDERS
+from sph_viz.figures.spherenet import compute_curve_band
+from sph_viz.prototypes import optimize_prototypes
+from sph_viz.rotated_mnist import rotation_mae
+from sph_viz.spherenet_runs import k_summary
+from sph_viz.store import ResultStore
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY = {"max_samples": "256", "epochs": "1"}
+
+
+@pytest.fixture
+def open_page(fresh_app, monkeypatch):
+    """AppTest of one page file (app.py does not list these pages yet); jobs stopped afterwards."""
+    monkeypatch.setitem(MODEL_BUILDERS, "spherenet", ("sph_viz.spherenet_runs", "build_spherenet_model"))
+    monkeypatch.setitem(MODEL_BUILDERS, "prototypes", ("sph_viz.prototype_runs", "build_prototype_model"))
+    monkeypatch.setitem(MODEL_BUILDERS, "rotated-mnist", ("sph_viz.rotated_mnist", "build_rotated_model"))
+    apps = []
+
+    def open_(page: str, query: dict) -> AppTest:
+        at = AppTest.from_file(str(ROOT / page), default_timeout=300)
+        apps.append(at)
+        at.query_params.update(query)
+        at.run()
+        assert not at.exception, [e.message for e in at.exception]
+        return at
+
+    yield open_
+    for at in apps:
+        for key in ("spherenet_job", "prototypes_job"):
+            if key in at.session_state:
+                at.session_state[key].stop()
+                at.session_state[key].join(600)
+
+
+def decode(value):
+    if isinstance(value, dict) and "bdata" in value:
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+    return np.asarray(value)
+
+
+def figures(at) -> list[dict]:
+    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+
+
+def train(at, button: str, job: str) -> None:
+    at.button(key=button).click().run()
+    at.session_state[job].join(900)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+
+
+def test_spherenet_page_trains_and_shows_the_cores_numbers(open_page):
+    at = open_page("pages/spherenet.py", {**TINY, "variants": "plain,sphere-learnable"})
+    assert at.title[0].value.startswith("SphereNet")
+    train(at, "spherenet_train", "spherenet_job")
+    results = at.session_state["spherenet_shown"]
+    assert set(results) == {"plain · seed 0", "sphere-learnable · seed 0"}
+    table = at.dataframe[0].value.set_index("variant")
+    sphere = results["sphere-learnable · seed 0"]
+    assert table.loc["plain", "test accuracy"] == f"{results['plain · seed 0'].test_accuracy:.2%}"
+    assert table.loc["sphere-learnable", "learnt k (mean ± sd)"] == k_summary(sphere.extras["learnt_k"])
+    assert table.loc["plain", "learnt k (mean ± sd)"] == "-"
+    loss = next(f for f in figures(at) if f["layout"]["yaxis"]["title"]["text"] == "training loss")
+    lines = [t for t in loss["data"] if t.get("mode") == "lines"]
+    band = compute_curve_band([sphere.extras], "steps", "loss", window=20)
+    np.testing.assert_allclose(decode(lines[1]["y"]), band.mean)
+    for result in results.values():  # finished runs went to the disk cache
+        assert ResultStore().load(result.config) is not None
+    at.run()  # nothing missing now: no Train button
+    assert "spherenet_train" not in [b.key for b in at.button]
+
+
+def test_spherenet_page_stop_keeps_the_model_but_not_in_the_cache(open_page):
+    at = open_page("pages/spherenet.py", {"max_samples": "6400", "epochs": "1", "variants": "plain"})
+    at.button(key="spherenet_train").click().run()
+    at.session_state["spherenet_job"].stop()
+    at.session_state["spherenet_job"].join(900)
+    at.run()
+    (result,) = at.session_state["spherenet_shown"].values()
+    assert result.train.stopped and result.train.steps < 100  # 6,400 images: 100 steps
+    assert bool(at.dataframe[0].value.loc[0, "stopped early"])
+    assert ResultStore().load(result.config) is None
+
+
+def test_prototype_page_animates_eq5_and_compares_hpn_with_the_spherized_head(open_page):
+    at = open_page("pages/prototypes.py", TINY)
+    placed = at.session_state["prototypes_placed"]
+    assert placed.min_angle_deg == optimize_prototypes(10, 3, steps=1000, seed=0).min_angle_deg
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["smallest angle between two prototypes"] == f"{placed.min_angle_deg:.2f}°"
+    assert metrics["best known"] == "66.15°"
+    anim = next(f for f in figures(at) if f.get("frames"))
+    assert len(anim["frames"]) == len(placed.snapshots)
+
+    train(at, "prototypes_train", "prototypes_job")
+    results = at.session_state["prototypes_shown"]
+    assert set(results) == {"HPN", "spherized", "rotated MNIST"}
+    same = [json.dumps(results[n].config["train"], sort_keys=True) for n in ("HPN", "spherized")]
+    assert same[0] == same[1]  # the same preset and seed
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["HPN: test accuracy"] == f"{results['HPN'].test_accuracy:.2%}"
+    assert metrics["spherized: test accuracy"] == f"{results['spherized'].test_accuracy:.2%}"
+    rot = results["rotated MNIST"]
+    mae = rotation_mae(rot.extras["angles_true"], rot.extras["angles_predicted"])
+    assert metrics["rotation: mean absolute error"] == f"{mae:.1f}°"
+    assert metrics["class accuracy"] == f"{rot.test_accuracy:.2%}"
+
+    def rotation_trace():
+        fig = next(f for f in figures(at) if any(t.get("name") == "by rotation" for t in f["data"]))
+        return next(t for t in fig["data"] if t.get("name") == "by rotation")
+
+    assert rotation_trace().get("visible", True) is True
+    at.radio(key="prototypes_color").set_value("class").run()
+    assert rotation_trace()["visible"] is False
