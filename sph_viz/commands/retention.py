@@ -8,9 +8,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from models.retention import NETS, PAPER_TABLE1, VARIANTS
+from sph_viz.commands.progress import StepBar
 from sph_viz.fields import add_arguments
 from sph_viz.figures.gradients import make_alpha_figure, make_gradient_flow_figure
 from sph_viz.gradient_flow import GradientRecord
@@ -22,7 +22,6 @@ from sph_viz.retention import (
     run_retention,
 )
 from sph_viz.store import ResultStore
-from sph_viz.train import Progress
 
 OVERRIDES = [f for f in RETENTION_FIELDS if f.target == "train"]  # --epochs --lr --batch-size --max-samples
 
@@ -41,23 +40,6 @@ def add_parser(sub, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
     )
     p.add_argument("--cache", action="store_true", help="also keep results in the app's cache (Paper page)")
     return p
-
-
-class _Bar:
-    """One tqdm bar per run on stderr."""
-
-    def __init__(self, label: str) -> None:
-        self.label, self.bar = label, None
-
-    def __call__(self, p: Progress) -> None:
-        if self.bar is None:
-            self.bar = tqdm(
-                total=p.total_steps, desc=self.label, unit="step", file=sys.stderr, mininterval=0.5
-            )
-        self.bar.update(p.step - self.bar.n)
-        self.bar.set_postfix_str(f"epoch {p.epoch} acc {p.accuracy:.2%}", refresh=False)
-        if p.step == p.total_steps:
-            self.bar.close()
 
 
 def _pm(values: list[float]) -> str:
@@ -100,7 +82,7 @@ def run(args: argparse.Namespace, device, progress=None) -> int:
                     dataset=args.dataset,
                     device=device,
                     record_gradients_every=args.record_gradients,
-                    on_progress=_Bar(f"{net} {variant} seed {seed}"),
+                    on_progress=StepBar(f"{net} {variant} seed {seed}"),
                 )
                 seconds = time.perf_counter() - started  # data, training and the test evaluation
                 rows.setdefault((net, variant), []).append((result, seconds))
