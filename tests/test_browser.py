@@ -203,6 +203,8 @@ def test_crafted_model_upload_is_refused(page, tmp_path):
 
 def test_overlap_page(page, shots):
     go_to(page, "Overlap statistics")
+    page.locator('[data-testid="stSelectbox"]').filter(has_text="feature layer").click()
+    page.get_by_role("option", name="CNN-Vis3D 3-D bottleneck").click()  # the head trained above
     page.get_by_text("# overlapping").first.wait_for(timeout=60_000)
     wait_for_charts(page, 2)
     page.locator('[data-testid="stDataFrame"] canvas').first.wait_for()
