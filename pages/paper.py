@@ -97,23 +97,18 @@ for claim in CLAIMS:
                 st.rerun()
 
 st.header("Gradient flow (Fig. 4)")
-shown = False
-for claim in CLAIMS:
-    records = statuses[claim.key].gradients
-    if not records:
-        continue
-    shown = True
-    st.subheader(claim.result)
-    name = claim.key
-    chart_with_export(
-        make_gradient_comparison_figure(records, title="mean |grad W| per layer"), name, f"paper_{name}"
-    )
-    chart_with_export(make_gradient_histogram_figure(records), f"{name}-histogram", f"paper_{name}_hist")
-    for group, rec in records.items():
-        if rec.sphere_names:
-            fig = make_alpha_figure(
-                rec.steps, rec.alpha, rec.alpha_grad, rec.sphere_names, title=f"{group}: α"
-            )
-            chart_with_export(fig, f"{name}-{group}-alpha", f"paper_{name}_alpha_{group}")
-if not shown:
+fig4_first = sorted(CLAIMS, key=lambda c: not c.key.startswith("fig4"))
+recorded = {c.result: c.key for c in fig4_first if statuses[c.key].gradients}
+if not recorded:
     st.info("No gradient-flow record cached yet: run a Fig. 4 claim above.")
+    st.stop()
+key = recorded[st.selectbox("Runs", list(recorded), key="paper_gradients")]
+records = statuses[key].gradients
+st.caption(f"Seed {SEEDS[0]} of the {statuses[key].recipe.split(':')[0]} recipe, recorded every few steps.")
+fig = make_gradient_comparison_figure(records, title="mean |grad W| per layer")
+chart_with_export(fig, f"{key}-gradient-flow", "paper_flow")
+chart_with_export(make_gradient_histogram_figure(records), f"{key}-histogram", "paper_hist")
+for group, rec in records.items():
+    if rec.sphere_names:
+        fig = make_alpha_figure(rec.steps, rec.alpha, rec.alpha_grad, rec.sphere_names, title=f"{group}: α")
+        chart_with_export(fig, f"{key}-{group}-alpha", f"paper_alpha_{group}")

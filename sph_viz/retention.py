@@ -64,12 +64,13 @@ def _paper(net: str) -> Preset:
     )
 
 
-# `cpu`: the official recipe cut short to minutes per run on a 2-core CPU (measured, README "Table 1").
+# `cpu`: the official recipe cut short to minutes per run on a 2-core CPU (measured on a shared one,
+# 2026-11-25: SimpleFNN 135-275 s, LeNet-5 150-410 s per run; VGG-11 ~5 min from 10 timed steps).
 RETENTION_PRESETS: dict[str, dict[str, Preset]] = {
     "simplefnn": {
         "paper": _paper("simplefnn"),
         "cpu": Preset(
-            "the official recipe for 5 of its 100 epochs: about half a minute per run on 2 CPU cores",
+            "the official recipe for 5 of its 100 epochs: 2-5 min per run on 2 CPU cores",
             MODEL_SETTINGS,
             replace(_paper_train("simplefnn"), epochs=5),
         ),
@@ -77,7 +78,7 @@ RETENTION_PRESETS: dict[str, dict[str, Preset]] = {
     "lenet5": {
         "paper": _paper("lenet5"),
         "cpu": Preset(
-            "the official recipe for 3 of its 20 epochs: about a minute per run on 2 CPU cores",
+            "the official recipe for 3 of its 20 epochs: 2-7 min per run on 2 CPU cores",
             MODEL_SETTINGS,
             replace(_paper_train("lenet5"), epochs=3),
         ),
@@ -85,7 +86,7 @@ RETENTION_PRESETS: dict[str, dict[str, Preset]] = {
     "vgg11": {
         "paper": _paper("vgg11"),
         "cpu": Preset(
-            "the official recipe on 6,000 training images for 1 epoch: a smoke test, minutes on 2 CPU cores",
+            "the official recipe on 6,000 training images for 1 epoch: a smoke test, ~5 min on 2 CPU cores",
             MODEL_SETTINGS,
             replace(_paper_train("vgg11"), epochs=1, schedule="constant", milestones=(), max_samples=6000),
         ),

@@ -126,6 +126,8 @@ def test_page_shows_the_verdict_of_cached_results(fresh_app, store):
         " ", ""
     )
     assert not at.info  # no "nothing recorded yet" note
+    assert at.selectbox(key="paper_gradients").options == ["Table 1 — simplefnn, MNIST"]
+    assert len(at.get("plotly_chart")) == 3  # layers side by side, histogram, the spherized net's alpha
 
 
 def test_page_button_runs_the_missing_toy_runs(fresh_app, store):

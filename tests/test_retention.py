@@ -11,6 +11,7 @@ import torch
 
 from models.retention import PAPER_TABLE1, RETENTION_RECIPES
 from models.vis3d import Vis3DConfig
+from sph_viz.cli import main
 from sph_viz.commands import retention as retention_command
 from sph_viz.datasets import resolve_dataset
 from sph_viz.experiments import MODEL_BUILDERS, ExperimentResult, run_vis3d
@@ -185,3 +186,11 @@ def test_command_errors():
     args = _parser().parse_args(["retention", "--record-gradients", "-2"])
     with pytest.raises(ValueError, match=r"--record-gradients must be >= 0. Got -2 instead."):
         retention_command.run(args, "cpu")
+
+
+def test_wired_into_the_command_line(capsys):
+    argv = ["retention", "--net", "simplefnn", "--epochs", "1", "--max-samples", "64", "--device", "cpu"]
+    assert main(argv) == 0
+    assert "simplefnn  spherized" in capsys.readouterr().out
+    assert main(["retention", "--record-gradients", "-1", "--device", "cpu"]) == 2
+    assert "error: --record-gradients must be >= 0. Got -1 instead." in capsys.readouterr().err

@@ -128,7 +128,7 @@ def test_bands_are_mean_and_sd_over_runs():
     )
     np.testing.assert_allclose(smooth(np.array([1.0, 3, 5, 7]), 2), [1, 2, 4, 6])
     fig = make_curve_figure({"plain": band}, x="steps", y="loss")
-    line = next(t for t in fig.data if t.mode == "lines")
+    line = next(t for t in fig.data if t.showlegend is not False)  # the mean, not the band
     np.testing.assert_allclose(line.y, band.mean)
     with pytest.raises(ValueError, match=re.escape("x must be one of steps, seconds. Got 'epochs' instead.")):
         compute_curve_band([a], "epochs", "loss")
@@ -144,7 +144,7 @@ def test_figures_from_results(learnable):
         "learnt_k",
     }
     np.testing.assert_array_equal(figs["learnt_k"].data[0].x, learnable.extras["learnt_k"])
-    acc = next(t for t in figs["probe_accuracy_vs_steps"].data if t.mode == "lines")
+    acc = next(t for t in figs["probe_accuracy_vs_steps"].data if t.showlegend is not False)
     np.testing.assert_array_equal(acc.y, learnable.extras["probe_accuracy"])
 
 

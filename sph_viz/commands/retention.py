@@ -39,6 +39,7 @@ def add_parser(sub, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
         "--record-gradients", type=int, default=0, metavar="K", help="record the gradient flow every K steps"
     )
     p.add_argument("--cache", action="store_true", help="also keep results in the app's cache (Paper page)")
+    p.set_defaults(run=run)  # sph_viz.cli.main dispatches on it
     return p
 
 

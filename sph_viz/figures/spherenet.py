@@ -101,6 +101,7 @@ def make_curve_figure(
             go.Scatter(
                 x=np.concatenate([band.x, band.x[::-1]]),
                 y=np.concatenate([band.high, band.low[::-1]]),
+                mode="lines",
                 fill="toself",
                 fillcolor=_rgba(color, 0.2),
                 line={"width": 0},
