@@ -238,18 +238,17 @@ REGISTERED = [
 
 
 @pytest.mark.parametrize("path", ["", "toy", "vis3d", "overlap", "layer"])
-def test_a_shared_link_with_a_query_string_lists_exactly_the_registered_pages(tmp_path, path):
-    from playwright.sync_api import sync_playwright
-
-    # a fresh server whose first request is the link: the case Streamlit's pages/ folder mode breaks
-    with serve(tmp_path) as server, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        pg = browser.new_page(viewport={"width": 1280, "height": 720})
+def test_a_shared_link_with_a_query_string_lists_exactly_the_registered_pages(page, tmp_path, path):
+    # a fresh server whose first request is the link: the case Streamlit's pages/ folder mode breaks;
+    # a context of its own, so the deep link's 404s stay out of the main page's console
+    with serve(tmp_path) as server:
+        context = page.context.browser.new_context(viewport={"width": 1280, "height": 720})
+        pg = context.new_page()
         pg.goto(f"{server}/{path}?preset=paper&tau=1e-4&n=3")
         nav = pg.locator('[data-testid="stSidebarNav"] a')
         expect(nav).to_have_count(len(REGISTERED), timeout=30_000)
         assert [t.strip().splitlines()[-1] for t in nav.all_inner_texts()] == REGISTERED  # icon, then title
-        browser.close()
+        context.close()
 
 
 def test_no_console_errors(page):

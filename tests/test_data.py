@@ -164,17 +164,18 @@ def test_bad_split_name():
 
 ROOT = Path(__file__).resolve().parent.parent
 CHILD = """
-import resource, sys
+import sys
 from sph_viz.data import DataError, load_idx_split
-scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss is in KiB on Linux
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
+def peak():  # VmHWM is this process's own peak; ru_maxrss carries pytest's RSS over fork and exec
+    return next(int(s.split()[1]) for s in open("/proc/self/status") if s.startswith("VmHWM:")) * 1024
+before = peak()
 for folder in sys.argv[1:]:
     try:
         load_idx_split(folder, "train")
         print("loaded")
     except DataError as exc:
         print(exc)
-print(before, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale)
+print(before, peak())
 """
 
 
