@@ -85,7 +85,7 @@ def _optimize(args: argparse.Namespace) -> int:
         every = max(1, args.steps // 100)
         res = optimize_prototypes(k, d, steps=args.steps, seed=seed, record_every=every if d <= 3 else 0)
         angles.append(res.min_angle_deg)
-        gap = f", {known - res.min_angle_deg:+.2f}° from the optimum" if known is not None else ""
+        gap = f", {known - res.min_angle_deg:.2f}° below the best known" if known is not None else ""
         print(f"seed {seed}: min angle {res.min_angle_deg:.2f}°{gap}, Eq. 5 loss {res.losses[-1]:.4f}")
         if args.out:
             folder = args.out / f"optimize_K{k}_D{d}_seed{seed}"

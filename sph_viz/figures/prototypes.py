@@ -115,8 +115,11 @@ def make_prototype_animation(
             {
                 "type": "buttons",
                 "showactive": False,
+                "direction": "right",
                 "x": 0.0,
                 "y": 0.0,
+                "xanchor": "left",
+                "yanchor": "top",
                 "buttons": [
                     {"label": "▶ Play", "method": "animate", "args": [None, play]},
                     {
@@ -130,6 +133,8 @@ def make_prototype_animation(
         sliders=[
             {
                 "active": len(frames) - 1,
+                "x": 0.25,
+                "len": 0.75,
                 "currentvalue": {"prefix": "step "},
                 "steps": [
                     {
@@ -226,7 +231,7 @@ def make_rotation_figure(
         height=HEIGHT["scene"],
         margin={"l": 0, "r": 0, "t": 50, "b": 0},
         scene=SCENE,
-        legend={"itemsizing": "constant"},
+        legend={"itemsizing": "constant", "orientation": "h", "y": -0.02},  # the colour bar is on the right
         updatemenus=[
             {
                 "type": "buttons",
