@@ -211,3 +211,36 @@ def markdown_table(rows: Sequence[Table3Row], *, with_paper: bool = True) -> str
         if with_paper and row.operator in PAPER_TABLE3:
             lines.append("| paper (CIFAR-10) | " + " | ".join(paper_row(row.operator)) + " |")
     return "\n".join(lines) + "\n"
+
+
+def cached_table3_rows(
+    *,
+    store,
+    seeds: Sequence[int] = (0, 1, 2),
+    dataset: str = "mnist",
+    recipe: str = "fast",
+    operators: Sequence[str] = OPERATORS_T3,
+    tau: float = 1e-6,
+    values: dict | None = None,
+) -> list[Table3Row]:
+    """The rows of the runs already in `store` (a `ResultStore`) for this recipe; nothing is trained.
+
+    `values` are the overrides the runs were trained with (`dim`, `epochs`, ... as on the command
+    line). An operator with no cached seed is left out; the seeds a row covers are in `Table3Row.seeds`.
+    """
+    from sph_viz.specs import make_run_specs  # specs imports this module
+
+    runs: dict[str, list[ExperimentResult]] = {}
+    for seed in seeds:
+        specs = make_run_specs(
+            "table3",
+            (values or {}) | {"seed": int(seed)},
+            list(operators),
+            preset_name=recipe,
+            dataset=dataset,
+        )
+        for op, spec in specs.items():
+            res = store.load(spec.cache_config)
+            if res is not None:
+                runs.setdefault(op, []).append(res)
+    return table3_rows(runs, tau=tau)

@@ -158,7 +158,7 @@ def test_overlap_page_on_the_table3_layer_equals_the_core(fresh_app):
     at.session_state["overlap_job"].join(300)
     at.run()
     assert not at.exception, [e.message for e in at.exception]
-    table = at.dataframe[0].value
+    table = at.table[0].value
     memo = at.session_state["mnist_memo"].values()
     runs = {r.config["model"]["operator"]: [r] for r in memo if r.config["experiment"] == "table3"}
     expected = {r.operator: r for r in table3_rows(runs, tau=1e-3)}

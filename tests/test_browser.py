@@ -217,6 +217,28 @@ def test_overlap_page(page, shots):
     page.screenshot(path=shots / "overlap.png")
 
 
+def test_overlap_page_trains_and_tabulates_the_table3_layer(page, server, shots):
+    """A shared link with small Table-3 runs: train the missing ones, then read the table's cells."""
+    query = "layer=table3&operators=original,spherization&seeds=0,1&epochs=1&max_samples=600&dataset=mnist"
+    page.goto(f"{server}/overlap?{query}")
+    page.get_by_role("button", name="Train 4 missing run(s)").click(timeout=60_000)
+    table = page.locator('[data-testid="stTable"] table').first
+    table.wait_for(timeout=240_000)
+    header = table.locator("thead th").all_inner_texts()
+    rows = [r.locator("td").all_inner_texts() for r in table.locator("tbody tr").all()]
+    assert header[:4] == ["operator", "role", "seeds", "test acc %"]
+    assert [r[0] for r in rows] == ["original", "spherization"]
+    assert all(r[2] == "0, 1" for r in rows)  # both seeds trained and counted
+    paper = header.index("paper: # err")
+    assert rows[1][paper] == "0"  # the paper's spherization row beside the measured one
+    for r in rows:  # "mean ± std" cells (AppTest checks them against the core's table3_rows)
+        mean, std = (float(x) for x in r[header.index("test acc %")].split(" ± "))
+        assert 0 <= mean <= 100 and std >= 0
+    frames_drawn(page)
+    page.screenshot(path=shots / "overlap-table3.png")
+    page.goto(server)  # back to Home for the tests after this one
+
+
 def test_layer_page(page, shots):
     go_to(page, "Layer explorer")
     page.get_by_text("1 · Angularization").wait_for(timeout=30_000)

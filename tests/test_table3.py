@@ -10,6 +10,7 @@ import pytest
 import torch
 from test_cifar import write_cifar
 
+from models.table3 import OPERATORS_T3
 from sph_viz import overlap_stats
 from sph_viz.cli import main
 from sph_viz.experiments import ExperimentResult
@@ -17,7 +18,7 @@ from sph_viz.settings import TrainConfig
 from sph_viz.specs import make_run_specs
 from sph_viz.store import ResultStore
 from sph_viz.sweep import run_sweep
-from sph_viz.table3 import markdown_table, run_table3, table3_model_config, table3_rows
+from sph_viz.table3 import cached_table3_rows, markdown_table, run_table3, table3_model_config, table3_rows
 
 TINY = TrainConfig(epochs=1, batch_size=64, lr=3e-3, optimizer="adam", schedule="onecycle", max_samples=300)
 
@@ -81,6 +82,16 @@ def test_cli_writes_the_table_and_resumes_from_the_cache(tmp_path, small_mnist, 
         assert npz["features"].shape == (200, 16)
     assert main(argv) == 0  # a second sweep trains nothing: every run is in the cache
     assert capsys.readouterr().out.count("(cached)") == 4
+    # the Paper page's lookup finds the same runs without training, and the same numbers
+    store = ResultStore(tmp_path / "c")
+    values = {"dim": 16, "epochs": 1}
+    rows = cached_table3_rows(store=store, dataset=str(small_mnist), values=values, operators=OPERATORS_T3)
+    assert [r.operator for r in rows] == ["original", "cw-softmax"]
+    for row, saved in zip(rows, doc["rows"]):
+        assert list(row.seeds) == saved["seeds"] == [0, 1]
+        for column in ("train_acc", "test_acc", "n_err", "n_ovlp", "n_unavoidable"):
+            assert list(getattr(row, column)) == pytest.approx(saved[column])
+    assert cached_table3_rows(store=store, dataset=str(small_mnist), values=values, seeds=(7,)) == []
 
 
 def test_bad_table3_flags(capsys):
