@@ -87,7 +87,7 @@ def test_cli_writes_the_table_and_resumes_from_the_cache(tmp_path, small_mnist, 
     values = {"dim": 16, "epochs": 1}
     rows = cached_table3_rows(store=store, dataset=str(small_mnist), values=values, operators=OPERATORS_T3)
     assert [r.operator for r in rows] == ["original", "cw-softmax"]
-    for row, saved in zip(rows, doc["rows"]):
+    for row, saved in zip(rows, doc["rows"], strict=True):
         assert list(row.seeds) == saved["seeds"] == [0, 1]
         for column in ("train_acc", "test_acc", "n_err", "n_ovlp", "n_unavoidable"):
             assert list(getattr(row, column)) == pytest.approx(saved[column])
