@@ -38,7 +38,7 @@ with c2:
         "radius r, computed in log space in one tensor operation; ‖s‖ = r always."
     )
     stage = compute_walkthrough((0.5, -0.5), 1.0, 1e-6, 1.0)
-    fig = make_walkthrough_figure(stage, compute_reachable_patch(1.0, 1e-6, 1.0))
+    fig = make_walkthrough_figure(stage, compute_reachable_patch(2, 1e-6, 1.0))
     fig.update_layout(height=250)
     st.plotly_chart(fig, key="home_sphere")
 with c3:

@@ -13,11 +13,20 @@ from sph_viz.figures.layer import (
     compute_walkthrough,
     make_angle_curve_figure,
     make_walkthrough_figure,
+    walkthrough_inputs,
 )
 from sph_viz.settings import LAYER_FIELDS
 
 FIELDS = {f.name: f for f in LAYER_FIELDS}
 init_state_from_url("layer", LAYER_FIELDS)
+
+
+def vector(values, fmt: str, shown: int = 6) -> str:
+    """(a, b, c, …, z): at most `shown` leading values and the last one."""
+    parts = [format(x, fmt) for x in values]
+    if len(parts) > shown + 1:
+        parts = [*parts[:shown], "…", parts[-1]]
+    return f"({', '.join(parts)})"
 
 
 def layer_controls() -> dict:
@@ -40,22 +49,27 @@ st.caption(
     f"({math.degrees(phi_low):.3g}°): every angle stays in [φ_L, π/2], so ∏ sin φ ≥ δ and "
     "the last coordinate never collapses. Larger α makes the sigmoid steeper."
 )
-st.subheader("2 · Conversion to Cartesian: two angles → a point on the sphere in 3-D")
+st.subheader("2 · Conversion to Cartesian: n angles → a point s on the sphere in n+1 dimensions")
 v["z2"] = field_widget("layer", FIELDS["z2"])
-stage = compute_walkthrough((v["z1"], v["z2"]), v["alpha"], v["delta"], v["radius"])
+n = v["n"]
+stage = compute_walkthrough(walkthrough_inputs(v["z1"], v["z2"], n), v["alpha"], v["delta"], v["radius"])
 left, right = st.columns([1, 2])
 left.markdown(
-    f"**z** = ({stage['z'][0]:.2f}, {stage['z'][1]:.2f})  \n"
-    f"**φ** = ({stage['phi'][0]:.4f}, {stage['phi'][1]:.4f}) rad  \n"
-    f"**s** = r·(cos φ₁, sin φ₁ cos φ₂, sin φ₁ sin φ₂)  \n"
-    f"  = ({stage['s'][0]:.4f}, {stage['s'][1]:.4f}, {stage['s'][2]:.4f})  \n"
-    f"**‖s‖** = {stage['norm']:.6f} = r"
+    f"n = {n}: **z** = {vector(stage['z'], '.2f')}  \n"
+    f"**φ** = {vector(stage['phi'], '.4f')} rad, each in [φ_L, π/2] = [{stage['phi_low']:.4g}, 1.571]  \n"
+    f"**s** = r·(cos φ₁, sin φ₁ cos φ₂, …, sin φ₁ ⋯ sin φₙ)  \n"
+    f"  = {vector(stage['s'], '.4f')}  \n"
+    f"**‖s‖** = {stage['norm']:.6f} = r;  last coordinate s{n + 1} = r·∏ sin φ = "
+    f"{stage['s'][-1]:.4g} ≥ r·δ"
 )
 left.caption(
-    "The shaded octant is all a 2-D spherization can reach: angles in [φ_L, π/2] keep every "
-    "coordinate positive. This section always uses n = 2 (two angles, a 3-D point)."
+    ("z₃ … zₙ are 0 (their angles sit mid-range). " if n > 2 else "")
+    + ("With n = 1 there is no z₂: s is a point on a circle. " if n == 1 else "")
+    + "The 3-D view shows s as (s₁, s₂, ‖(s₃ … sₙ₊₁)‖): the same distance r from the origin and "
+    "the same φ₁, φ₂. The shaded patch is all it can reach: angles in [φ_L, π/2] keep every "
+    "coordinate positive."
 )
-patch = compute_reachable_patch(v["alpha"], v["delta"], v["radius"])
+patch = compute_reachable_patch(n, v["delta"], v["radius"])
 chart_with_export(make_walkthrough_figure(stage, patch), "layer-walkthrough", "layer_sphere", right)
 st.subheader("3 · Effect of r")
 st.markdown(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
@@ -63,32 +64,53 @@ def make_angle_curve_figure(z: np.ndarray, phi: np.ndarray, phi_low: float, *, m
     return fig
 
 
-def compute_walkthrough(z: tuple[float, float], alpha: float, delta: float, radius: float) -> dict:
-    """z (2,) -> phi (2,) -> s (3,) on the sphere of radius r, each stage as numbers."""
-    layer = Spherization(2, delta=delta, scale=alpha, radius=radius).double()
-    zt = torch.tensor([z], dtype=torch.float64)
+def walkthrough_inputs(z1: float, z2: float, n: int) -> tuple[float, ...]:
+    """The n pre-activations the walkthrough shows: (z1, z2, 0, ..., 0), or (z1,) when n = 1."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive integer. Got {n!r} instead.")
+    return ((z1, z2) + (0.0,) * (n - 2))[:n]
+
+
+def compute_walkthrough(z: Sequence[float], alpha: float, delta: float, radius: float) -> dict:
+    """z (n,) -> phi (n,) -> s (n+1,) on the sphere of radius r, each stage as numbers.
+
+    `view` (3,) = (s_1, s_2, ||s_3..s_{n+1}||) is s drawn in 3-D: the same distance r from the
+    origin, with the angles phi_1 and phi_2 of s itself (phi_2 = 0 when n = 1).
+    """
+    n = len(z)
+    layer = Spherization(n, delta=delta, scale=alpha, radius=radius).double()
+    zt = torch.tensor([list(z)], dtype=torch.float64)
     with torch.no_grad():
         phi, s = layer.angles(zt)[0].numpy(), layer(zt)[0].numpy()
     return {
         "z": np.asarray(z, dtype=float),
         "phi": phi,
         "s": s,
+        "view": np.array([s[0], s[1], np.linalg.norm(s[2:])]),
         "norm": float(np.linalg.norm(s)),
-        "phi_low": lower_angle(2, delta),
+        "phi_low": lower_angle(n, delta),
         "radius": radius,
     }
 
 
-def compute_reachable_patch(alpha: float, delta: float, radius: float, n_grid: int = 25) -> np.ndarray:
-    """Points (n_grid, n_grid, 3) of the sphere a 2-D spherization can reach (an octant)."""
-    phi_low = lower_angle(2, delta)
-    p1, p2 = np.meshgrid(np.linspace(phi_low, math.pi / 2, n_grid), np.linspace(phi_low, math.pi / 2, n_grid))
+def compute_reachable_patch(n: int, delta: float, radius: float, n_grid: int = 25) -> np.ndarray:
+    """Points (n_grid, n_grid, 3) the walkthrough's 3-D view can reach: phi_1, phi_2 in [phi_L, pi/2].
+
+    For n = 1 there is no phi_2 (it is 0): the patch is an arc of the circle in the x-y plane.
+    """
+    phi_low = lower_angle(n, delta)
+    low2, top2 = (phi_low, math.pi / 2) if n >= 2 else (0.0, 0.0)
+    p1, p2 = np.meshgrid(np.linspace(phi_low, math.pi / 2, n_grid), np.linspace(low2, top2, n_grid))
     return radius * np.stack([np.cos(p1), np.sin(p1) * np.cos(p2), np.sin(p1) * np.sin(p2)], axis=-1)
 
 
 def make_walkthrough_figure(stage: dict, patch: np.ndarray) -> go.Figure:
-    """The sphere (faint), the reachable octant (shaded), and the point s with its axes."""
-    r, s = stage["radius"], stage["s"]
+    """The sphere (faint), the reachable patch (shaded), and the point s in 3-D (`view`).
+
+    For n > 2 the third axis is ||(s_3, ..., s_{n+1})||, so the point keeps its norm r.
+    """
+    r, s, dim = stage["radius"], stage["view"], len(stage["s"])
+    z_title = "s₃" if dim == 3 else f"‖(s₃ … s{dim})‖" if dim > 3 else "0 (n = 1)"
     fig = go.Figure(
         [
             sphere_trace(r, n_lines=10, line={"color": "rgba(120,120,120,0.25)", "width": 1}),
@@ -110,7 +132,7 @@ def make_walkthrough_figure(stage: dict, patch: np.ndarray) -> go.Figure:
                 name="s",
                 line={"color": "#e45756", "width": 6},
                 marker={"size": [2, 8], "color": "#e45756"},
-                hovertemplate="s = (%{x:.3f}, %{y:.3f}, %{z:.3f})<extra></extra>",
+                hovertemplate=f"(s₁, s₂, {z_title}) = (%{{x:.3f}}, %{{y:.3f}}, %{{z:.3f}})<extra></extra>",
             ),
         ]
     )
@@ -122,9 +144,9 @@ def make_walkthrough_figure(stage: dict, patch: np.ndarray) -> go.Figure:
         showlegend=False,
         scene={
             "aspectmode": "cube",
-            "xaxis": {"range": [-m, m]},
-            "yaxis": {"range": [-m, m]},
-            "zaxis": {"range": [-m, m]},
+            "xaxis": {"range": [-m, m], "title": {"text": "s₁"}},
+            "yaxis": {"range": [-m, m], "title": {"text": "s₂"}},
+            "zaxis": {"range": [-m, m], "title": {"text": z_title}},
         },
     )
     return fig
