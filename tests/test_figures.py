@@ -141,3 +141,56 @@ def test_stratified_subsample_keeps_rare_classes():
     idx = stratified_subsample(labels, 100)
     assert len(idx) == 100 and np.all(np.diff(idx) > 0)
     assert len(stratified_subsample(labels[:50], 100)) == 50
+
+
+def unit_points(n: int, seed: int) -> np.ndarray:
+    p = np.random.default_rng(seed).normal(size=(n, 3))
+    return p / np.linalg.norm(p, axis=1, keepdims=True)
+
+
+def three_d_figures(seed: int) -> dict:
+    """Every 3-D figure builder, on data that changes with seed."""
+    from sph_viz.figures.layer import compute_reachable_patch, compute_walkthrough, make_walkthrough_figure
+    from sph_viz.figures.prototypes import (
+        make_prototype_animation,
+        make_prototype_figure,
+        make_rotation_figure,
+    )
+
+    f, labels = unit_points(300, seed), np.random.default_rng(seed).integers(0, 10, 300)
+    protos = unit_points(10, seed + 1)
+    z = (0.3 * seed, -0.5, 0.1 * seed)
+    return {
+        "features": make_feature_figure(f, labels, labels, radius=1.0, highlight=[seed]),
+        "prototypes": make_prototype_figure(f, labels, labels, protos),
+        "animation": make_prototype_animation([protos, unit_points(10, seed + 2)], [0, 5]),
+        "rotation": make_rotation_figure(
+            f, np.linspace(0, 180, 300), labels % 3, [1, 4, 7], protos[:3], protos[3]
+        ),
+        "walkthrough": make_walkthrough_figure(
+            compute_walkthrough(z, 1.0, 1e-6, 2.0), compute_reachable_patch(3, 1e-6, 2.0)
+        ),
+    }
+
+
+def test_every_3d_figure_rotates_on_drag_and_keeps_its_camera():
+    first, second = three_d_figures(0), three_d_figures(1)
+    revisions = set()
+    for name, fig in first.items():
+        assert any(t.type in ("scatter3d", "surface") for t in fig.data), name
+        # The scene's own dragmode: Streamlit's selection mode sets the layout's to "pan".
+        assert fig.layout.scene.dragmode in ("orbit", "turntable"), name
+        assert fig.layout.scene.camera.eye.x is None, name  # no camera that would override the user's
+        assert isinstance(fig.layout.uirevision, str) and fig.layout.uirevision, name
+        assert second[name].layout.uirevision == fig.layout.uirevision, name  # new data, same view
+        assert second[name].to_json() != fig.to_json(), name  # (the data did change)
+        revisions.add(fig.layout.uirevision)
+    assert len(revisions) == len(first)  # one constant per view
+
+
+def test_a_selectable_feature_figure_still_rotates():
+    """The CNN-Vis3D main view takes point selections; its scene must still orbit, not pan."""
+    fig = make_feature_figure(unit_points(50, 3), np.zeros(50, int), np.zeros(50, int), highlight=[4])
+    layout = fig.to_plotly_json()["layout"]
+    assert layout["scene"]["dragmode"] == "turntable"
+    assert "dragmode" not in layout  # the 2-D dragmode is Streamlit's to set for selections

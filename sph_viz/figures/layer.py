@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 
-from sph_viz.figures.style import FONT, sphere_trace
+from sph_viz.figures.style import FONT, rotatable, sphere_trace
 from sph_viz.layers import Spherization, lower_angle
 
 
@@ -149,4 +149,4 @@ def make_walkthrough_figure(stage: dict, patch: np.ndarray) -> go.Figure:
             "zaxis": {"range": [-m, m], "title": {"text": z_title}},
         },
     )
-    return fig
+    return rotatable(fig, "layer-walkthrough")

@@ -9,10 +9,11 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from sph_viz.figures.style import FONT, HEIGHT, circle_trace, class_color, sphere_trace
+from sph_viz.figures.style import FONT, HEIGHT, circle_trace, class_color, rotatable, sphere_trace
 from sph_viz.geometry import compute_sphere_angles, stratified_subsample
 
 DEFAULT_CAP = 10_000
+VIEW = "features"  # uirevision: a redrawn feature view keeps the user's camera (or zoom in 2-D)
 
 
 def _hover(features: np.ndarray, idx: np.ndarray, labels, predictions) -> tuple[np.ndarray, str]:
@@ -79,12 +80,13 @@ def make_feature_figure(
         font=FONT,
         margin={"l": 0, "r": 0, "t": 50, "b": 0},
         height=HEIGHT["scene"],
-        uirevision="keep-camera",
+        uirevision=VIEW,
     )
     if dim == 3:
         fig.update_layout(
             scene={"aspectmode": "data", "xaxis_title": "x", "yaxis_title": "y", "zaxis_title": "z"}
         )
+        rotatable(fig, VIEW)
     else:
         fig.update_yaxes(scaleanchor="x", scaleratio=1)
     return fig

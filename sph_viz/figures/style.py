@@ -12,6 +12,18 @@ FONT = {"size": 16}  # legible on a projector at 1280x720
 CLASS_PALETTE = px.colors.qualitative.T10  # 10 distinct colours, one per class
 HEIGHT = {"small": 260, "panel": 340, "chart": 400, "scene": 560}
 MESH_LINE = {"color": "#c8c8c8", "width": 2}
+DRAG_3D = "turntable"  # rotation about the vertical axis, Plotly's own default for a scene
+
+
+def rotatable(fig: go.Figure, view: str) -> go.Figure:
+    """A 3-D figure whose drag always rotates and whose camera Plotly keeps while `view` stays.
+
+    The scene's own dragmode wins over the layout's, which Streamlit sets to "pan" when a chart
+    takes selections; `uirevision` tells Plotly to keep the user's camera when the same chart
+    is redrawn with this view name. (Streamlit 1.67 derives a chart's element id from its spec,
+    so a rerun that changes the figure mounts a new chart, which starts from the default camera.)
+    """
+    return fig.update_layout(uirevision=view, scene_dragmode=DRAG_3D)
 
 
 def class_color(c: int) -> str:
