@@ -3,7 +3,7 @@
 A `Claim` names its recipes (most faithful first; the last is the one a user can run here in
 minutes) as the exact cache keys of each run, so `assess` only reads the result cache: the
 first recipe with every run cached is judged by the claim's rule, else the verdict is
-"not run yet". `missing_tasks` gives the runs still missing, ready for a `TrainingJob`.
+"not run yet". `missing_tasks` gives the runs still missing, ready for the app's training queue.
 """
 
 from __future__ import annotations

@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib
 import json
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from sph_viz.data import (
 )
 from sph_viz.geometry import stratified_subsample
 from sph_viz.settings import TrainConfig
+from sph_viz.threads import this_thread_limited
 from sph_viz.train import Progress, TrainResult, evaluate, train_model
 
 PROBE_SIZE = 1000  # test images whose representation is snapshotted during training
@@ -111,18 +111,6 @@ def build_model(config: dict) -> nn.Module:
     return CNNVis3D(Vis3DConfig(**config["model"]))
 
 
-@contextmanager
-def single_thread():
-    """Run tiny nets on one thread: intra-op threads only add overhead there, and under
-    contention (another training in the same process) made the toy net 80x slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def seeded(factory: Callable[[], nn.Module], seed: int) -> nn.Module:
     """Build a model with torch's global RNG at `seed`, so weights repeat across runs."""
     state = torch.random.get_rng_state()
@@ -183,7 +171,7 @@ def run_toy(
     train_config = train_config or TrainConfig()
     x, y = make_toy_data(100, noise=noise, seed=data_seed)
     model = seeded(lambda: make_toy_model(model_config), train_config.seed)
-    with single_thread():
+    with this_thread_limited(1):
         res = train_model(model, x, y, train_config, device=device, probe=x, keep_states=True, **callbacks)
     ev = evaluate(model, x, y)
     return ExperimentResult(

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from sph_viz.cancel import cancellation_point
 from sph_viz.datasets import augment_crop_flip
 from sph_viz.settings import TrainConfig
 
@@ -120,6 +121,7 @@ def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 1000) -> tuple[
     device = next(model.parameters()).device
     feats, logits = [], []
     for start in range(0, len(x), batch_size):
+        cancellation_point()
         xb = _to_model(x[start : start + batch_size], device)
         f = model.features(xb)
         feats.append(f)
@@ -216,6 +218,7 @@ def train_model(
         loss_sum, correct, seen = 0.0, 0, 0
         order = torch.randperm(n, generator=gen).to(device)
         for i in range(steps_per_epoch):
+            cancellation_point()
             if should_stop and should_stop():
                 result.stopped = True
                 break

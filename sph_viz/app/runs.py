@@ -10,6 +10,7 @@ from functools import partial
 
 import streamlit as st
 
+from sph_viz.app.live import status_text
 from sph_viz.app.state import app_device, recall, remember, result_store, start_job
 from sph_viz.data import BUNDLED_MNIST, load_image_folder
 from sph_viz.experiments import ExperimentResult, load_vis3d_data, probe_indices
@@ -84,14 +85,10 @@ def job_panel(job_key: str, data_dir: str) -> None:
             st.rerun(scope="app")
         done = len(view.results) + len(view.errors)
         frac = (done + (view.progress.fraction if view.progress else 0.0)) / max(view.n_tasks, 1)
-        p = view.progress
-        text = f"Training **{view.current}** ({done + 1}/{view.n_tasks})"
-        if p:
-            text += f" — epoch {p.epoch}, loss {p.loss:.3f}, train accuracy {p.accuracy:.1%}"
-        st.progress(min(frac, 1.0), text=f"{text} · {view.elapsed:.0f} s")
+        st.progress(min(frac, 1.0), text=status_text(view))
         if st.button("⏹ Stop", key=f"{job_key}_stop", help="Ends training now, keeping the model as it is."):
             job.stop()
-        if view.snapshot is not None and view.snapshot.features.shape[1] in (2, 3):
+        if view.snapshot is not None and view.current and view.snapshot.features.shape[1] in (2, 3):
             labels = load_image_folder(data_dir)["test"].labels.numpy()
             idx = st.session_state[f"{job_key}_probes"][view.current]
             fig = make_feature_figure(

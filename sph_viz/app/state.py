@@ -17,8 +17,9 @@ from sph_viz.data import DataError, show_path
 from sph_viz.device import describe_device, pick_device
 from sph_viz.experiments import ExperimentResult
 from sph_viz.fields import Field, parse_config_json, parse_values, to_query
-from sph_viz.jobs import TrainingJob
+from sph_viz.scheduler import Scheduler, Ticket
 from sph_viz.store import ResultStore, config_key
+from sph_viz.threads import configure_threads
 
 
 @st.cache_resource
@@ -129,11 +130,44 @@ def config_controls(prefix: str, fields: Sequence[Field], values: dict) -> None:
             st.warning(f"Config value adjusted: {plain(note)}")
 
 
-def start_job(key: str, tasks: dict[str, Callable], on_result=None) -> TrainingJob:
-    """A training job owned by this session (never shared with another)."""
-    job = TrainingJob(tasks, on_result=on_result).start()
-    st.session_state[key] = job
-    return job
+def _session_alive(session_id: str) -> bool:
+    """Whether a session still has a browser tab connected (always, outside a served app)."""
+    from streamlit.runtime import Runtime
+
+    return not Runtime.exists() or Runtime.instance().is_active_session(session_id)
+
+
+@st.cache_resource
+def scheduler() -> Scheduler:
+    """The server's one training queue (see `sph_viz.scheduler`); torch's threads are set here, once."""
+    configure_threads()
+    return Scheduler(is_alive=_session_alive)
+
+
+def _session_id() -> str:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else "no-session"
+
+
+def task_key(task: Callable) -> str | None:
+    """The configuration key of a task bound to a run spec (`partial(spec.run, ...)`), else None."""
+    spec = getattr(getattr(task, "func", task), "__self__", None)
+    config = getattr(spec, "cache_config", None)
+    return config_key(config) if isinstance(config, dict) else None
+
+
+def start_job(key: str, tasks: dict[str, Callable], on_result=None) -> Ticket:
+    """This session's request to the server's queue; runs of the same configuration are shared.
+
+    A session has one live request: a new one replaces the previous (see `sph_viz.scheduler`).
+    """
+    ticket = scheduler().submit(
+        _session_id(), {name: (task_key(task), task) for name, task in tasks.items()}, on_result
+    )
+    st.session_state[key] = ticket
+    return ticket
 
 
 # ---------------------------------------------------------------- the server's own files
