@@ -13,6 +13,7 @@ from sph_viz.figures.layer import (
     make_walkthrough_figure,
 )
 from sph_viz.figures.toy import make_representation_figure
+from sph_viz.formulas import ANGLE, ANGLE_RANGE, LOGIT, NORM
 
 st.title("sph-viz: what a network learns when it may use only angles")
 st.markdown(
@@ -24,10 +25,9 @@ st.markdown(
 )
 c1, c2, c3 = st.columns(3)
 with c1:
-    st.markdown(
-        "**1 · Angularize.** Each pre-activation z becomes an angle "
-        "φ = (π/2 − φ_L)·σ(αz) + φ_L in [φ_L, π/2]."
-    )
+    st.markdown("**1 · Angularize.** Each pre-activation z becomes an angle")
+    st.latex(ANGLE)
+    st.markdown(rf"in ${ANGLE_RANGE}$: never 0, so no coordinate of s collapses.")
     z, phi, low = compute_angle_curve(1.0, 1e-6, 2)
     fig = make_angle_curve_figure(z, phi, low)
     fig.update_layout(height=250, margin={"t": 10, "b": 30})
@@ -35,8 +35,9 @@ with c1:
 with c2:
     st.markdown(
         "**2 · Onto the sphere.** n angles become a point s on the (n+1)-sphere of "
-        "radius r, computed in log space in one tensor operation; ‖s‖ = r always."
+        "radius r, computed in log space in one tensor operation; its length is always r:"
     )
+    st.latex(NORM)
     stage = compute_walkthrough((0.5, -0.5), 1.0, 1e-6, 1.0)
     fig = make_walkthrough_figure(stage, compute_reachable_patch(2, 1e-6, 1.0))
     fig.update_layout(height=250)
@@ -46,7 +47,7 @@ with c3:
         "**3 · Decide by angle.** A linear layer **without bias** reads s: every "
         "decision boundary passes through the origin, so only directions matter."
     )
-    st.markdown("Logit *j* = r · ‖w_j‖ · cos(angle between s and w_j)")
+    st.latex(LOGIT)
     angles = np.concatenate([np.linspace(0.15, 0.55, 12), np.linspace(1.0, 1.4, 12)])
     points = np.stack([np.cos(angles), np.sin(angles)], 1)  # two classes on the circle
     fig = make_representation_figure(

@@ -15,6 +15,7 @@ from sph_viz.figures.layer import (
     make_walkthrough_figure,
     walkthrough_inputs,
 )
+from sph_viz.formulas import ANGLE, ANGLE_RANGE, CARTESIAN, LOGIT, LOWER_ANGLE, NORM
 from sph_viz.settings import LAYER_FIELDS
 
 FIELDS = {f.name: f for f in LAYER_FIELDS}
@@ -38,7 +39,8 @@ def layer_controls() -> dict:
 st.title("Layer explorer")
 show_url_notes("layer")
 v = layer_controls()
-st.subheader("1 · Angularization  φ = (π/2 − φ_L)·σ(αz) + φ_L,   φ_L = asin(δ^(1/n))")
+st.subheader("1 · Angularization: each pre-activation z becomes an angle φ")
+st.latex(rf"{ANGLE} \in {ANGLE_RANGE},\qquad {LOWER_ANGLE}")
 v["z1"] = field_widget("layer", FIELDS["z1"])
 z, phi, phi_low = compute_angle_curve(v["alpha"], v["delta"], v["n"])
 chart_with_export(
@@ -53,12 +55,12 @@ st.subheader("2 · Conversion to Cartesian: n angles → a point s on the sphere
 v["z2"] = field_widget("layer", FIELDS["z2"])
 n = v["n"]
 stage = compute_walkthrough(walkthrough_inputs(v["z1"], v["z2"], n), v["alpha"], v["delta"], v["radius"])
+st.latex(rf"{CARTESIAN},\qquad {NORM}")
 left, right = st.columns([1, 2])
 left.markdown(
     f"n = {n}: **z** = {vector(stage['z'], '.2f')}  \n"
     f"**φ** = {vector(stage['phi'], '.4f')} rad, each in [φ_L, π/2] = [{stage['phi_low']:.4g}, 1.571]  \n"
-    f"**s** = r·(cos φ₁, sin φ₁ cos φ₂, …, sin φ₁ ⋯ sin φₙ)  \n"
-    f"  = {vector(stage['s'], '.4f')}  \n"
+    f"**s** = {vector(stage['s'], '.4f')}  \n"
     f"**‖s‖** = {stage['norm']:.6f} = r;  last coordinate s{n + 1} = r·∏ sin φ = "
     f"{stage['s'][-1]:.4g} ≥ r·δ"
 )
@@ -72,9 +74,10 @@ left.caption(
 patch = compute_reachable_patch(n, v["delta"], v["radius"])
 chart_with_export(make_walkthrough_figure(stage, patch), "layer-walkthrough", "layer_sphere", right)
 st.subheader("3 · Effect of r")
+st.latex(rf"{LOGIT}\qquad \text{{(no bias)}}")
 st.markdown(
     f"Every output has norm exactly r = {v['radius']:g}. The next layer is linear **without bias**, "
-    f"so its logits are r·(w·ŝ): r scales every logit (a softmax temperature) but moves no "
+    "so r scales every logit (a softmax temperature) but moves no "
     "decision. A larger r lets the softmax become confident sooner, which is why the CNN-Vis3D "
     "`fast` preset uses r = 5."
 )

@@ -8,6 +8,7 @@ import numpy as np
 from app_helpers import open_page
 
 from sph_viz.fields import parse_values
+from sph_viz.formulas import ANGLE, CARTESIAN, LOGIT, NORM
 from sph_viz.settings import LAYER_FIELDS
 
 
@@ -91,3 +92,14 @@ def test_n_of_one_draws_an_arc_in_the_plane(fresh_app):
     patch = next(t for t in sphere["data"] if t["name"] == "reachable")
     assert np.all(decode(patch["z"]) == 0)
     check_sections(at, n=1, delta=1e-6, alpha=1.0, radius=1.0, z1=0.5, z2=-0.5)
+
+
+def test_home_and_the_layer_explorer_typeset_their_formulas(fresh_app):
+    for page, expected in (
+        ("pages/home.py", (ANGLE, NORM, LOGIT)),
+        ("pages/layer.py", (ANGLE, CARTESIAN, LOGIT)),
+    ):
+        at = open_page(fresh_app, page)
+        shown = " ".join(x.value for x in at.latex)
+        assert all(f in shown for f in expected), page
+        assert "σ(αz)" not in " ".join(m.value for m in [*at.markdown, *at.subheader])  # not as plain text

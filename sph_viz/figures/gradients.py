@@ -14,7 +14,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from sph_viz.figures.style import FONT, HEIGHT
+from sph_viz.figures.style import FONT, HEIGHT, legible
 
 LAYER_PALETTE = px.colors.qualitative.Dark24  # one colour per layer name, the same in every panel
 NET_COLORS = ("#d62728", "#17becf")  # Fig. 4b: the original red, the spherized cyan
@@ -63,7 +63,7 @@ def make_gradient_flow_figure(
         yaxis={"title": "mean |gradient|", "type": "log"},
         legend={"title": "layer"},
     )
-    return fig
+    return legible(fig)
 
 
 def make_gradient_comparison_figure(records: Mapping[str, object], *, title: str = "") -> go.Figure:
@@ -88,7 +88,7 @@ def make_gradient_comparison_figure(records: Mapping[str, object], *, title: str
     fig.update_yaxes(type="log")
     fig.update_yaxes(title_text="mean |gradient|", row=1, col=1)
     fig.update_layout(title=title, font=FONT, height=HEIGHT["scene"], legend={"title": "layer"})
-    return fig
+    return legible(fig)
 
 
 def make_gradient_histogram_figure(
@@ -122,7 +122,7 @@ def make_gradient_histogram_figure(
         xaxis_title="log10 mean |gradient| (all layers, all recorded steps)",
         yaxis_title="count",
     )
-    return fig
+    return legible(fig)
 
 
 def make_alpha_figure(
@@ -160,4 +160,4 @@ def make_alpha_figure(
             )
     fig.update_xaxes(title_text="step", row=2, col=1)
     fig.update_layout(title=title, font=FONT, height=HEIGHT["chart"])
-    return fig
+    return legible(fig)

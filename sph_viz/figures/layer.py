@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 
-from sph_viz.figures.style import FONT, rotatable, sphere_trace
+from sph_viz.figures.style import FONT, legible, rotatable, sphere_trace
 from sph_viz.layers import Spherization, lower_angle
 
 
@@ -61,7 +61,7 @@ def make_angle_curve_figure(z: np.ndarray, phi: np.ndarray, phi_low: float, *, m
         yaxis_title="angle φ (rad)",
     )
     fig.update_yaxes(range=[-0.05, math.pi / 2 + 0.15])
-    return fig
+    return legible(fig)
 
 
 def walkthrough_inputs(z1: float, z2: float, n: int) -> tuple[float, ...]:
@@ -149,4 +149,4 @@ def make_walkthrough_figure(stage: dict, patch: np.ndarray) -> go.Figure:
             "zaxis": {"range": [-m, m], "title": {"text": z_title}},
         },
     )
-    return rotatable(fig, "layer-walkthrough")
+    return legible(rotatable(fig, "layer-walkthrough"))

@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from sph_viz.figures.style import FONT, HEIGHT
+from sph_viz.figures.style import FONT, HEIGHT, legible
 from sph_viz.overlap import OverlapStats
 
 
@@ -42,7 +42,7 @@ def make_overlap_bar_figure(stats: dict[str, OverlapStats]) -> go.Figure:
         yaxis_title="samples",
         legend={"orientation": "h", "y": -0.2},
     )
-    return fig
+    return legible(fig)
 
 
 def make_nn_cosine_histogram(stats: dict[str, OverlapStats], bins: int = 60) -> go.Figure:
@@ -68,7 +68,7 @@ def make_nn_cosine_histogram(stats: dict[str, OverlapStats], bins: int = 60) -> 
         xaxis_title="log₁₀(1 − nearest-neighbour cosine)",
         yaxis_title="samples",
     )
-    return fig
+    return legible(fig)
 
 
 def compute_direction_pca(features: np.ndarray, n_components: int = 3) -> tuple[np.ndarray, np.ndarray]:

@@ -12,7 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from sph_viz.figures.sphere import make_feature_figure
-from sph_viz.figures.style import FONT, HEIGHT, circle_trace, class_color, rotatable, sphere_trace
+from sph_viz.figures.style import FONT, HEIGHT, circle_trace, class_color, legible, rotatable, sphere_trace
 from sph_viz.prototypes import min_angle_deg
 
 COLOR_MODES = ("rotation", "class")
@@ -57,7 +57,7 @@ def make_prototype_figure(
     """Unit features (N, 3) by class on the unit sphere, with the K fixed prototypes (K, 3)."""
     fig = make_feature_figure(features, labels, predictions, radius=1.0, title=title, cap=cap)
     fig.add_trace(prototype_trace(prototypes))
-    return rotatable(fig, "prototypes")
+    return legible(rotatable(fig, "prototypes"))
 
 
 def _points_trace(p: np.ndarray) -> go.Scatter3d | go.Scatter:
@@ -152,7 +152,7 @@ def make_prototype_animation(
     else:
         fig.update_xaxes(range=[-1.2, 1.2])
         fig.update_yaxes(range=[-1.2, 1.2], scaleanchor="x", scaleratio=1)
-    return fig
+    return legible(fig)
 
 
 def make_rotation_figure(
@@ -249,4 +249,4 @@ def make_rotation_figure(
             }
         ],
     )
-    return rotatable(fig, "rotated-mnist")
+    return legible(rotatable(fig, "rotated-mnist"))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from sph_viz.figures.style import FONT, HEIGHT, circle_trace, class_color, rotatable, sphere_trace
+from sph_viz.figures.style import FONT, HEIGHT, circle_trace, class_color, legible, rotatable, sphere_trace
 from sph_viz.geometry import compute_sphere_angles, stratified_subsample
 
 DEFAULT_CAP = 10_000
@@ -89,7 +89,7 @@ def make_feature_figure(
         rotatable(fig, VIEW)
     else:
         fig.update_yaxes(scaleanchor="x", scaleratio=1)
-    return fig
+    return legible(fig)
 
 
 def _mesh_trace(radius: float, dim: int) -> go.Scatter3d | go.Scatter:

@@ -15,7 +15,7 @@ import numpy as np
 import plotly.express as px
 import plotly.graph_objects as go
 
-from sph_viz.figures.style import FONT, HEIGHT
+from sph_viz.figures.style import FONT, HEIGHT, legible
 
 X_AXES = ("steps", "seconds")
 Y_CURVES = ("loss", "accuracy", "probe_accuracy")
@@ -123,7 +123,7 @@ def make_curve_figure(
     )
     if y == "loss":
         fig.update_yaxes(type="log")
-    return fig
+    return legible(fig)
 
 
 def make_k_histogram(ks: Mapping[str, np.ndarray], *, k_init: float = 0.5, title: str = "") -> go.Figure:
@@ -145,7 +145,7 @@ def make_k_histogram(ks: Mapping[str, np.ndarray], *, k_init: float = 0.5, title
         height=HEIGHT["chart"],
         margin={"l": 60, "r": 10, "t": 50, "b": 50},
     )
-    return fig
+    return legible(fig)
 
 
 def make_spherenet_figures(

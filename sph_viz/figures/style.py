@@ -8,11 +8,29 @@ import plotly.graph_objects as go
 
 from sph_viz.geometry import compute_sphere_wireframe
 
-FONT = {"size": 16}  # legible on a projector at 1280x720
+TEXT_PX = 16  # the smallest text in any figure: legible on a projector at 1280x720
+FONT = {"size": TEXT_PX}
 CLASS_PALETTE = px.colors.qualitative.T10  # 10 distinct colours, one per class
 HEIGHT = {"small": 260, "panel": 340, "chart": 400, "scene": 560}
 MESH_LINE = {"color": "#c8c8c8", "width": 2}
 DRAG_3D = "turntable"  # rotation about the vertical axis, Plotly's own default for a scene
+
+
+def legible(fig: go.Figure) -> go.Figure:
+    """Every text of the figure at >= TEXT_PX, set on the layout itself (returns fig).
+
+    Streamlit's chart theme writes 12-14 px into the figure's template for tick labels, axis
+    titles, legends and hover labels, which beats the layout's `font`; values set on the
+    layout itself beat the template. Plotly's hover labels default to 13 px everywhere.
+    """
+    size = {"size": TEXT_PX}
+    fig.update_layout(font=size, legend_font=size, legend_title_font=size, hoverlabel_font=size)
+    if any(hasattr(t, "xaxis") for t in fig.data):  # 2-D axes (a 3-D scene inherits `font`)
+        fig.update_xaxes(tickfont=size, title_font=size)
+        fig.update_yaxes(tickfont=size, title_font=size)
+    for note in fig.layout.annotations:  # subplot titles, line labels: never below TEXT_PX
+        note.font.size = max(note.font.size or TEXT_PX, TEXT_PX)
+    return fig
 
 
 def rotatable(fig: go.Figure, view: str) -> go.Figure:

@@ -8,7 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from sph_viz.figures.style import FONT, circle_trace
+from sph_viz.figures.style import FONT, circle_trace, legible
 from sph_viz.geometry import (
     Box,
     DecisionGrid,
@@ -106,17 +106,8 @@ def make_representation_figure(
     for trace in _points(features, labels, predictions):
         fig.add_trace(trace)
     crossing = compute_crossing(weight, bias)
-    if crossing is not None and box[0] <= crossing[0] <= box[1] and box[2] <= crossing[1] <= box[3]:
-        fig.add_trace(
-            go.Scatter(
-                x=[crossing[0]],
-                y=[crossing[1]],
-                mode="markers",
-                name="hyperplanes cross",
-                marker={"symbol": "x", "size": 14, "color": "black"},
-                hovertemplate="hyperplanes cross at (%{x:.3f}, %{y:.3f})<extra></extra>",
-            )
-        )
+    if crossing is not None:
+        fig.add_trace(crossing_trace(crossing, box))
     fig.update_layout(title=title, font=FONT, legend={"orientation": "h", "y": -0.22})
     fig.update_xaxes(range=list(box[:2]), title="h₁", zeroline=True, constrain="domain")
     fig.update_yaxes(
@@ -127,7 +118,35 @@ def make_representation_figure(
         zeroline=True,
         constrain="domain",
     )
-    return fig
+    return legible(fig)
+
+
+def crossing_trace(crossing: np.ndarray, box: Box) -> go.Scatter:
+    """Where the hyperplanes w1, w2 cross (2,), drawn inside the box: at the point itself, or,
+    when it lies outside, on the box's edge towards it, saying "off-plot at (x, y)"."""
+    x, y = float(crossing[0]), float(crossing[1])
+    style = {"name": "hyperplanes cross", "cliponaxis": False}
+    hover = f"hyperplanes cross at ({x:.3f}, {y:.3f})<extra></extra>"
+    if box[0] <= x <= box[1] and box[2] <= y <= box[3]:  # text "" keeps one mode in a replay
+        marker = {"symbol": "x", "size": 14, "color": "black"}
+        return go.Scatter(
+            x=[x], y=[y], mode="markers+text", text=[""], marker=marker, hovertemplate=hover, **style
+        )
+    cx, cy = (box[0] + box[1]) / 2, (box[2] + box[3]) / 2
+    dx, dy = x - cx, y - cy
+    t = 0.96 * min((box[1] - cx) / abs(dx) if dx else np.inf, (box[3] - cy) / abs(dy) if dy else np.inf)
+    ex, ey = cx + t * dx, cy + t * dy  # just inside the edge, on the way from the centre to the crossing
+    inward = f"{'bottom' if ey > cy else 'top'} {'left' if ex > cx else 'right'}"
+    return go.Scatter(
+        x=[ex],
+        y=[ey],
+        mode="markers+text",
+        text=[f"off-plot at ({x:.3g}, {y:.3g})"],
+        textposition=inward,
+        marker={"symbol": "x-open", "size": 14, "color": "black"},
+        hovertemplate=hover,
+        **style,
+    )
 
 
 def make_input_plane_figure(
@@ -167,7 +186,7 @@ def make_input_plane_figure(
     fig.update_yaxes(
         title="x₂", scaleanchor="x", scaleratio=1, range=[grid.ys[0], grid.ys[-1]], constrain="domain"
     )
-    return fig
+    return legible(fig)
 
 
 def make_curves_figure(histories: dict[str, Sequence[dict]]) -> go.Figure:
@@ -203,12 +222,26 @@ def make_curves_figure(histories: dict[str, Sequence[dict]]) -> go.Figure:
     fig.update_xaxes(title="epoch")
     fig.update_yaxes(range=[0, 1.02], row=1, col=2)
     fig.update_layout(font=FONT, height=320, margin={"t": 40, "b": 40})
-    return fig
+    return legible(fig)
+
+
+PLOT_PX, BELOW_PX = 350, 190  # the replay's panel height and the band under it (axis titles, controls)
+SLIDER_TOP_PX, BUTTONS_TOP_PX = 60, 150  # below the axis titles; the buttons under the slider's labels
+
+
+def _legend_style(panel: str, trace_name: str, col: int) -> dict:
+    """Each net's own lines under its name (a bias-free net's have no b); the classes once."""
+    if trace_name.startswith("class"):  # the same data in every panel: one entry toggles all
+        return {"legendgroup": trace_name, "showlegend": col == 1}
+    return {"name": f"{panel}: {trace_name}", "showlegend": not trace_name.startswith("circle")}
 
 
 def make_toy_animation(panels: dict[str, list[go.Figure]], labels: list[str]) -> go.Figure:
     """Side-by-side replay of representation figures (one list per net, one figure per
     frame) with Plotly's own Play / Pause buttons and frame slider: it runs in the browser.
+
+    Each net lists its own lines in the legend (a bias-free net's have no b); the slider and
+    its epoch label sit above the buttons, so neither covers the other at any width.
     """
     names = list(panels)
     fig = make_subplots(rows=1, cols=len(names), subplot_titles=names, horizontal_spacing=0.08)
@@ -225,7 +258,7 @@ def make_toy_animation(panels: dict[str, list[go.Figure]], labels: list[str]) ->
                 t.update(
                     xaxis=f"x{col if col > 1 else ''}",
                     yaxis=f"y{col if col > 1 else ''}",
-                    showlegend=col == 1 and not trace_name.startswith("circle"),
+                    **_legend_style(name, trace_name, col),
                 )
                 out.append(t)
         return out
@@ -248,17 +281,19 @@ def make_toy_animation(panels: dict[str, list[go.Figure]], labels: list[str]) ->
         "fromcurrent": True,
         "transition": {"duration": 0},
     }
+    top = 60
     fig.update_layout(
         font=FONT,
-        height=520,
-        margin={"t": 60, "b": 110},
+        height=top + PLOT_PX + BELOW_PX,
+        margin={"t": top, "b": BELOW_PX},
         updatemenus=[
             {
                 "type": "buttons",
-                "direction": "left",
+                "direction": "right",
                 "x": 0.0,
-                "y": -0.12,
+                "y": -BUTTONS_TOP_PX / PLOT_PX,
                 "xanchor": "left",
+                "yanchor": "top",
                 "buttons": [
                     {"label": "▶ Play", "method": "animate", "args": [None, play]},
                     {
@@ -271,9 +306,12 @@ def make_toy_animation(panels: dict[str, list[go.Figure]], labels: list[str]) ->
         ],
         sliders=[
             {
-                "x": 0.18,
-                "y": -0.1,
-                "len": 0.8,
+                "x": 0.0,
+                "y": -SLIDER_TOP_PX / PLOT_PX,
+                "len": 1.0,
+                "xanchor": "left",
+                "yanchor": "top",
+                "pad": {"t": 0, "b": 0},
                 "currentvalue": {"prefix": "epoch "},
                 "steps": [
                     {
@@ -289,4 +327,4 @@ def make_toy_animation(panels: dict[str, list[go.Figure]], labels: list[str]) ->
             }
         ],
     )
-    return fig
+    return legible(fig)
