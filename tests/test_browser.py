@@ -6,6 +6,7 @@ temporary folder, or to SPH_VIZ_SCREENSHOTS (e.g. docs/screenshots for the READM
 
 import contextlib
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -245,6 +246,71 @@ def test_layer_page(page, shots):
     wait_for_charts(page, 2)
     frames_drawn(page)
     page.screenshot(path=shots / "layer.png")
+
+
+def test_paper_page_lists_every_claim_with_its_verdict(page, server, shots):
+    from sph_viz.claims import AGREES, DIFFERS, NOT_RUN
+    from sph_viz.paper_claims import CLAIMS
+
+    page.goto(f"{server}/paper")
+    page.get_by_role("heading", name="The paper's claims, checked here").wait_for(timeout=60_000)
+    summaries = page.locator('[data-testid="stExpander"] summary')
+    expect(summaries).to_have_count(len(CLAIMS), timeout=30_000)
+    for claim, text in zip(CLAIMS, summaries.all_inner_texts(), strict=True):
+        assert claim.result in text and text.rstrip().endswith((AGREES, DIFFERS, NOT_RUN)), text
+    page.get_by_role("heading", name="Gradient flow (Fig. 4)").wait_for()
+    frames_drawn(page)
+    page.screenshot(path=shots / "paper.png")
+
+
+def plotly_data(page, title: str) -> list[dict]:
+    """The traces of the chart whose y axis has this title, as the browser holds them."""
+    return page.evaluate(
+        """t => { const gd = [...document.querySelectorAll('.js-plotly-plot')]
+                    .find(e => e._fullLayout && e._fullLayout.yaxis && e._fullLayout.yaxis.title.text === t);
+                  return gd ? gd._fullData.map(d => ({name: d.name, showlegend: d.showlegend, n: d.y.length}))
+                            : null; }""",
+        title,
+    )
+
+
+def test_spherenet_page_trains_and_draws_the_curves(page, server, shots):
+    page.goto(f"{server}/spherenet?max_samples=256&epochs=1&variants=plain,sphere-learnable")
+    page.get_by_role("heading", name=re.compile("SphereNet: convolutions")).wait_for(timeout=60_000)
+    train = page.get_by_role("button", name=re.compile("Train"))
+    train.first.wait_for(timeout=60_000)
+    frames_drawn(page)
+    train.first.click()
+    page.get_by_text("test accuracy").first.wait_for(timeout=300_000)  # the results table
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('.js-plotly-plot')].some(e => e._fullLayout
+                 && e._fullLayout.yaxis && e._fullLayout.yaxis.title.text === 'training loss')""",
+        timeout=60_000,
+    )
+    means = [t for t in plotly_data(page, "training loss") if t["showlegend"] is not False]
+    assert len(means) == 2 and all(t["n"] > 0 for t in means)  # one mean curve per variant
+    frames_drawn(page)
+    page.screenshot(path=shots / "spherenet.png")
+
+
+def test_prototype_page_plays_the_eq5_animation(page, server, shots):
+    page.goto(f"{server}/prototypes?max_samples=256&epochs=1")
+    metric = page.locator('[data-testid="stMetric"]').filter(has_text="smallest angle between two prototypes")
+    value = metric.locator('[data-testid="stMetricValue"]').inner_text(timeout=60_000)
+    assert abs(float(value.rstrip("°")) - 66.15) < 1.0  # Tammes K = 10 on S²
+    wait_for_charts(page, 1)
+    played = page.evaluate(
+        """() => { const gd = [...document.querySelectorAll('.js-plotly-plot')]
+                     .find(e => e._transitionData && e._transitionData._frames.length > 1);
+                   window.__frames = 0; gd.on('plotly_animatingframe', () => window.__frames++);
+                   return gd._transitionData._frames.length; }"""
+    )
+    assert played > 1
+    page.locator(".updatemenu-button").filter(has_text="Play").first.click()
+    page.wait_for_function("() => window.__frames >= 3", timeout=30_000)  # frames advance in the browser
+    frames_drawn(page)
+    page.screenshot(path=shots / "prototypes.png")
+    page.goto(server)
 
 
 REGISTERED = [
