@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from sph_viz.app.exports import chart_with_export
+from sph_viz.app.live import live_panel
 from sph_viz.app.state import app_device, device_text, result_store, start_job
 from sph_viz.claims import NOT_RUN, assess, missing_tasks, store_fingerprint
 from sph_viz.figures.gradients import (
@@ -21,29 +22,6 @@ BY_KEY = {c.key: c for c in CLAIMS}
 def claim_status(key: str, fingerprint: tuple):
     """A claim's status; recomputed only when the cache's entries change (the fingerprint)."""
     return assess(BY_KEY[key], result_store())
-
-
-def job_panel() -> None:
-    """Live progress of this session's runs; when they end, the whole page redraws with them."""
-
-    @st.fragment(run_every=2.0)
-    def panel() -> None:
-        job = st.session_state.get(JOB)
-        if job is None:
-            return
-        view = job.view()
-        if view.status != "running":
-            st.rerun(scope="app")
-        done = len(view.results) + len(view.errors)
-        frac = (done + (view.progress.fraction if view.progress else 0.0)) / max(view.n_tasks, 1)
-        text = f"Running **{view.current}** ({done + 1}/{view.n_tasks})"
-        if view.progress:
-            text += f" — epoch {view.progress.epoch}, train accuracy {view.progress.accuracy:.1%}"
-        st.progress(min(frac, 1.0), text=f"{text} · {view.elapsed:.0f} s")
-        if st.button("⏹ Stop", key="paper_stop", help="Ends the running run; it is not cached."):
-            job.stop()
-
-    panel()
 
 
 def run_missing(claim) -> None:
@@ -78,7 +56,7 @@ st.dataframe(table, hide_index=True, key="paper_table")
 job = st.session_state.get(JOB)
 running = job is not None and job.alive
 if running:
-    job_panel()
+    live_panel(JOB)
 elif job is not None:
     for name, message in job.view().errors.items():
         st.error(f"{name}: {message}")
