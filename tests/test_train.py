@@ -110,5 +110,6 @@ def test_vis3d_dry_run_on_a_small_folder(small_mnist):
     )
     assert res.labels.tolist() == load_image_folder(small_mnist)["test"].labels.tolist()
     assert res.train.history[-1].test_accuracy == res.test_accuracy  # evaluated once, at the end
+    assert res.train_accuracy == res.train.history[-1].accuracy  # what training measured: no second pass
     assert len(res.train.snapshots) == 4 and res.train.snapshots[0].features.shape == (50, 3)
     assert np.bincount(res.labels[res.probe_indices]).min() >= 1  # every class in the probe

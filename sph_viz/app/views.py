@@ -53,7 +53,8 @@ def replay(head: str, res: ExperimentResult, radius: float | None) -> None:
 
 
 def show_result(head: str, res: ExperimentResult, data_dir: str) -> None:
-    acc = f"test accuracy **{res.test_accuracy:.2%}**, train accuracy {res.train_accuracy:.2%}"
+    acc = f"test accuracy **{res.test_accuracy:.2%}**, "
+    acc += f"train accuracy {res.train_accuracy:.2%} (last epoch, during training)"
     if "source" in res.config:
         st.markdown(f"{acc} · {plain(res.config['source'])}")
     else:
