@@ -134,7 +134,7 @@ def _session_alive(session_id: str) -> bool:
     """Whether a session still has a browser tab connected (always, outside a served app)."""
     from streamlit.runtime import Runtime
 
-    return not Runtime.exists() or Runtime.instance().is_active_session(session_id)
+    return not Runtime.exists() or bool(Runtime.instance().is_active_session(session_id))
 
 
 @st.cache_resource
