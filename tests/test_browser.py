@@ -114,6 +114,35 @@ def page(server):
         browser.close()
 
 
+@pytest.fixture
+def deep_link(page):
+    """Open a shared link in a tab of its own (a fresh context), as a student would.
+
+    Streamlit's frontend first asks for `/<page>/_stcore/health` and `/<page>/_stcore/host-config`
+    on a deep link and logs their 404s before it finds the server's root; those two are
+    Streamlit's doing and are allowed here. Any other console error fails the test.
+    """
+    contexts = []
+
+    def open_(url: str):
+        ctx = page.context.browser.new_context(viewport={"width": 1500, "height": 1900})
+        contexts.append(ctx)
+        pg = ctx.new_page()
+        pg.console_errors = []
+        pg.on("console", lambda m: m.type == "error" and pg.console_errors.append(m.text))
+        pg.on("pageerror", lambda e: pg.console_errors.append(str(e)))
+        pg.goto(url)
+        return pg
+
+    yield open_
+    errors = [
+        e for ctx in contexts for pg in ctx.pages for e in pg.console_errors if "status of 404" not in e
+    ]
+    for ctx in contexts:
+        ctx.close()
+    assert errors == []
+
+
 def wait_for_charts(page, n: int, timeout: float = 60_000) -> None:
     """Until n Plotly charts exist and each has drawn its data (`_fullData`)."""
     page.wait_for_function(
@@ -218,10 +247,10 @@ def test_overlap_page(page, shots):
     page.screenshot(path=shots / "overlap.png")
 
 
-def test_overlap_page_trains_and_tabulates_the_table3_layer(page, server, shots):
+def test_overlap_page_trains_and_tabulates_the_table3_layer(deep_link, server, shots):
     """A shared link with small Table-3 runs: train the missing ones, then read the table's cells."""
     query = "layer=table3&operators=original,spherization&seeds=0,1&epochs=1&max_samples=600&dataset=mnist"
-    page.goto(f"{server}/overlap?{query}")
+    page = deep_link(f"{server}/overlap?{query}")
     page.get_by_role("button", name="Train 4 missing run(s)").click(timeout=60_000)
     table = page.locator('[data-testid="stTable"] table').first
     table.wait_for(timeout=240_000)
@@ -237,7 +266,6 @@ def test_overlap_page_trains_and_tabulates_the_table3_layer(page, server, shots)
         assert 0 <= mean <= 100 and std >= 0
     frames_drawn(page)
     page.screenshot(path=shots / "overlap-table3.png")
-    page.goto(server)  # back to Home for the tests after this one
 
 
 def test_layer_page(page, shots):
@@ -248,11 +276,11 @@ def test_layer_page(page, shots):
     page.screenshot(path=shots / "layer.png")
 
 
-def test_paper_page_lists_every_claim_with_its_verdict(page, server, shots):
+def test_paper_page_lists_every_claim_with_its_verdict(deep_link, server, shots):
     from sph_viz.claims import AGREES, DIFFERS, NOT_RUN
     from sph_viz.paper_claims import CLAIMS
 
-    page.goto(f"{server}/paper")
+    page = deep_link(f"{server}/paper")
     page.get_by_role("heading", name="The paper's claims, checked here").wait_for(timeout=60_000)
     summaries = page.locator('[data-testid="stExpander"] summary')
     expect(summaries).to_have_count(len(CLAIMS), timeout=30_000)
@@ -274,8 +302,8 @@ def plotly_data(page, title: str) -> list[dict]:
     )
 
 
-def test_spherenet_page_trains_and_draws_the_curves(page, server, shots):
-    page.goto(f"{server}/spherenet?max_samples=256&epochs=1&variants=plain,sphere-learnable")
+def test_spherenet_page_trains_and_draws_the_curves(deep_link, server, shots):
+    page = deep_link(f"{server}/spherenet?max_samples=256&epochs=1&variants=plain,sphere-learnable")
     page.get_by_role("heading", name=re.compile("SphereNet: convolutions")).wait_for(timeout=60_000)
     train = page.get_by_role("button", name=re.compile("Train"))
     train.first.wait_for(timeout=60_000)
@@ -293,8 +321,8 @@ def test_spherenet_page_trains_and_draws_the_curves(page, server, shots):
     page.screenshot(path=shots / "spherenet.png")
 
 
-def test_prototype_page_plays_the_eq5_animation(page, server, shots):
-    page.goto(f"{server}/prototypes?max_samples=256&epochs=1")
+def test_prototype_page_plays_the_eq5_animation(deep_link, server, shots):
+    page = deep_link(f"{server}/prototypes?max_samples=256&epochs=1")
     metric = page.locator('[data-testid="stMetric"]').filter(has_text="smallest angle between two prototypes")
     value = metric.locator('[data-testid="stMetricValue"]').inner_text(timeout=60_000)
     assert abs(float(value.rstrip("°")) - 66.15) < 1.0  # Tammes K = 10 on S²
@@ -310,7 +338,6 @@ def test_prototype_page_plays_the_eq5_animation(page, server, shots):
     page.wait_for_function("() => window.__frames >= 3", timeout=30_000)  # frames advance in the browser
     frames_drawn(page)
     page.screenshot(path=shots / "prototypes.png")
-    page.goto(server)
 
 
 REGISTERED = [
