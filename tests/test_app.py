@@ -2,6 +2,7 @@
 
 import base64
 import json
+import re
 
 import numpy as np
 import pytest
@@ -11,9 +12,10 @@ from sph_viz import overlap_stats
 
 
 def decode(value):
-    """Plotly >= 6 sends numpy arrays as {'dtype', 'bdata'}."""
+    """Plotly >= 6 sends numpy arrays as {'dtype', 'bdata'} (and 'shape' for 2-D ones)."""
     if isinstance(value, dict) and "bdata" in value:
-        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+        return flat.reshape([int(n) for n in str(value.get("shape", len(flat))).split(",")])
     return np.asarray(value)
 
 
@@ -168,3 +170,44 @@ def test_overlap_page_on_the_table3_layer_equals_the_core(fresh_app):
         assert row["# ovlp"] == f"{e.n_ovlp[0]:.1f} ± {e.n_ovlp[1]:.1f}"
         assert row["test acc %"] == f"{e.test_acc[0]:.2f} ± {e.test_acc[1]:.2f}"
     assert runs["spherization"][0].features.shape == (10_000, 257)  # the 256-D layer, on the sphere
+
+
+def image_captions(at, marker: str) -> list[str]:
+    """Captions of the one image grid whose captions contain marker."""
+    (grid,) = [el for el in at.get("image") if any(marker in im.caption for im in el.proto.imgs)]
+    return [im.caption for im in grid.proto.imgs]
+
+
+def captioned_indices(captions: list[str]) -> list[int]:
+    return [int(re.match(r"#(\d+) ·", c).group(1)) for c in captions]
+
+
+def test_vis3d_confusion_matrix_and_its_cells(fresh_app, small_mnist):
+    query = {"preset": "quick", "heads": "spherized", "epochs": "1", "max_samples": "600"}
+    at = open_page(fresh_app, "pages/vis3d.py", query=query, state={"vis3d_data": str(small_mnist)})
+    at.session_state["vis3d_job"].join(300)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    (res,) = at.session_state["mnist_memo"].values()
+    labels, predictions = res.labels, res.predictions
+    counted = np.zeros((10, 10), dtype=np.int64)
+    np.add.at(counted, (labels, predictions), 1)
+    (heat,) = [f for f in figures(at) if f["data"][0]["type"] == "heatmap"]
+    np.testing.assert_array_equal(decode(heat["data"][0]["text"]), counted)
+    assert f"test accuracy {res.test_accuracy:.2%}" in title(heat)
+
+    cells = list(zip(*np.nonzero(counted), strict=True))
+    largest = {
+        kind: max((c for c in cells if (c[0] == c[1]) == kind), key=lambda c: (counted[c], c))
+        for kind in (False, True)
+    }
+    for t, p in largest.values():  # the largest error cell and the largest correct one
+        at.selectbox(key="vis3d_cell_spherized").set_value(f"{t} → {p}").run()
+        expected = np.flatnonzero((labels == t) & (predictions == p))
+        captions = image_captions(at, "‖x‖")
+        assert captioned_indices(captions) == expected[:40].tolist()
+        norms = np.linalg.norm(res.features[expected[:40]], axis=1)
+        assert [c.split("‖x‖ ")[1] for c in captions] == [f"{n:.4g}" for n in norms]
+        (heat,) = [f for f in figures(at) if f["data"][0]["type"] == "heatmap"]
+        (box,) = heat["layout"]["shapes"]
+        assert (box["x0"], box["y0"]) == (p - 0.5, t - 0.5)  # the chosen cell outlined

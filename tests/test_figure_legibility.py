@@ -8,7 +8,9 @@ import pytest
 
 from models.toy import ToyConfig
 from sph_viz import overlap_stats
+from sph_viz.confusion import compute_confusion
 from sph_viz.experiments import run_toy
+from sph_viz.figures.confusion import make_confusion_figure
 from sph_viz.figures.gradients import (
     make_alpha_figure,
     make_gradient_comparison_figure,
@@ -91,6 +93,7 @@ def every_figure(toy_runs, replay) -> dict[str, go.Figure]:
         "gradient flow": make_gradient_flow_figure(STEPS, rec.values, rec.layer_names),
         "gradient comparison": make_gradient_comparison_figure({"a": rec, "b": rec}),
         "gradient histogram": make_gradient_histogram_figure({"a": rec}),
+        "confusion": make_confusion_figure(compute_confusion(labels, labels % 3), selected=(4, 1)),
         "alpha": make_alpha_figure(STEPS, rec.alpha, rec.alpha_grad, rec.sphere_names),
     }
     return figs

@@ -37,7 +37,8 @@ def stats_row(name: str, accuracy: float | None, s: OverlapStats) -> dict:
     }
 
 
-def _thumbs(images, indices, labels, predictions, extra: list[str] | None = None) -> None:
+def image_grid(images, indices, labels, predictions, extra: list[str] | None = None) -> None:
+    """Test images by index, each captioned '#i · label→prediction' (✗ when wrong) and its `extra`."""
     if images is None:
         st.caption("No images for this embedding: " + ", ".join(f"#{i}" for i in indices[:40]))
         return
@@ -70,7 +71,7 @@ def group_explorer(key: str, name: str, features, labels, predictions, stats: Ov
         ),
     )
     group = stats.groups[k]
-    _thumbs(images, group[:40], labels, predictions)
+    image_grid(images, group[:40], labels, predictions)
     if len(group) > 40:
         st.caption(f"First 40 of {len(group)} samples.")
     draw_features(key, name, features, labels, predictions, radius, highlight=group, title=f"group {k + 1}")
@@ -102,7 +103,7 @@ def neighbour_panel(key: str, features, labels, predictions, images, k: int = 8)
     st.markdown(
         f"Sample **#{idx}** (label {labels[idx]}, predicted {predictions[idx]}) and its {len(ids)} nearest:"
     )
-    _thumbs(
+    image_grid(
         images,
         np.concatenate([[idx], ids]),
         labels,

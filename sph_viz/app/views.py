@@ -6,6 +6,7 @@ import numpy as np
 import streamlit as st
 
 from models.vis3d import HEADS, CNNVis3D
+from sph_viz.app.confusion_views import confusion_panel
 from sph_viz.app.exports import data_downloads, figure_downloads
 from sph_viz.app.runs import head_specs
 from sph_viz.app.state import app_device
@@ -18,8 +19,8 @@ from sph_viz.figures.sphere import make_feature_figure
 from sph_viz.geometry import compute_sphere_angles
 
 
-def sample_inspector(head: str, res: ExperimentResult, images) -> None:
-    """One test image with its label, prediction, norm and angles."""
+def sample_inspector(head: str, res: ExperimentResult, images) -> int:
+    """One test image with its label, prediction, norm and angles; returns its index."""
     idx = int(st.number_input("sample #", 0, len(res.labels) - 1, key=f"vis3d_sample_{head}"))
     f = res.features[idx]
     angles = np.degrees(compute_sphere_angles(f[None]))[0]
@@ -28,6 +29,7 @@ def sample_inspector(head: str, res: ExperimentResult, images) -> None:
         f"label **{res.labels[idx]}**, predicted **{res.predictions[idx]}**  \n"
         f"‖x‖ = {np.linalg.norm(f):.5f}, angles = {', '.join(f'{a:.2f}°' for a in angles)}"
     )
+    return idx
 
 
 def replay(head: str, res: ExperimentResult, radius: float | None) -> None:
@@ -62,6 +64,7 @@ def show_result(head: str, res: ExperimentResult, data_dir: str) -> None:
         train = f"{res.train.steps:,} steps in {res.train.seconds:.0f} s on {res.train.device}{stopped}"
         st.markdown(f"{acc} · {train}")
     radius = sphere_radius(res.model)
+    images = load_image_folder(data_dir)["test"].images
     main, side = st.columns([3, 1])
     fig = make_feature_figure(
         res.features,
@@ -80,7 +83,11 @@ def show_result(head: str, res: ExperimentResult, data_dir: str) -> None:
             "Hover a point for its index, label, prediction, norm and angles; "
             "click one (or type its number) to see the digit."
         )
-        sample_inspector(head, res, load_image_folder(data_dir)["test"].images)
+        sample_inspector(head, res, images)
+    left, _ = st.columns(2)
+    with left:
+        st.subheader("Confusion matrix")
+        confusion_panel(head, res.features, res.labels, res.predictions, images, res.test_accuracy)
     if res.train.snapshots:
         replay(head, res, radius)
     with st.expander("Export"):
