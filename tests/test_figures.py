@@ -194,3 +194,19 @@ def test_a_selectable_feature_figure_still_rotates():
     layout = fig.to_plotly_json()["layout"]
     assert layout["scene"]["dragmode"] == "turntable"
     assert "dragmode" not in layout  # the 2-D dragmode is Streamlit's to set for selections
+
+
+def test_live_view_keeps_fixed_axes_around_the_sphere():
+    from sph_viz.figures.sphere import fix_scene_ranges, make_feature_figure
+
+    rng = np.random.default_rng(0)
+    pts = rng.normal(size=(60, 3))
+    pts = 5 * pts / np.linalg.norm(pts, axis=1, keepdims=True)
+    labels = np.arange(60) % 10
+    fig = fix_scene_ranges(make_feature_figure(pts, labels, labels, radius=5.0), 5.0)
+    for axis in ("xaxis", "yaxis", "zaxis"):
+        assert list(fig.layout.scene[axis].range) == [-5.75, 5.75]
+    assert fig.layout.scene.aspectmode == "cube"
+    assert any(t.type in ("mesh3d", "surface") or t.name == "sphere r=5" for t in fig.data)
+    flat = fix_scene_ranges(make_feature_figure(pts[:, :2], labels, labels, radius=5.0), 5.0)
+    assert list(flat.layout.xaxis.range) == list(flat.layout.yaxis.range) == [-5.75, 5.75]

@@ -14,7 +14,7 @@ from sph_viz.app.live import status_text
 from sph_viz.app.state import app_device, recall, remember, result_store, start_job
 from sph_viz.data import BUNDLED_MNIST, load_image_folder
 from sph_viz.experiments import ExperimentResult, load_vis3d_data, probe_indices
-from sph_viz.figures.sphere import make_feature_figure
+from sph_viz.figures.sphere import fix_scene_ranges, make_feature_figure
 from sph_viz.specs import RunSpec, make_run_specs
 
 
@@ -52,6 +52,14 @@ def _save(name: str, result: ExperimentResult) -> None:
     result_store().save(result)  # runs in the job thread: no Streamlit calls
 
 
+def live_radius(spec: RunSpec) -> float | None:
+    """The sphere a head's features live on while training (drawn, with fixed axes, live)."""
+    head = getattr(spec.model, "head", "")
+    if head == "spherized":
+        return float(spec.model.radius)
+    return 1.0 if head == "projected" or head.startswith("spherenet") else None
+
+
 def start_training(job_key: str, specs: dict[str, RunSpec], data_dir: str = str(BUNDLED_MNIST)) -> None:
     device = app_device()
     if any(s.experiment == "vis3d" for s in specs.values()):
@@ -60,6 +68,7 @@ def start_training(job_key: str, specs: dict[str, RunSpec], data_dir: str = str(
         st.session_state[f"{job_key}_probes"] = {
             h: probe_indices(labels, s.train.seed) for h, s in specs.items()
         }
+        st.session_state[f"{job_key}_radii"] = {h: live_radius(s) for h, s in specs.items()}
     tasks = {head: partial(spec.run, device=device) for head, spec in specs.items()}
     start_job(job_key, tasks, on_result=_save)
 
@@ -91,13 +100,17 @@ def job_panel(job_key: str, data_dir: str) -> None:
         if view.snapshot is not None and view.current and view.snapshot.features.shape[1] in (2, 3):
             labels = load_image_folder(data_dir)["test"].labels.numpy()
             idx = st.session_state[f"{job_key}_probes"][view.current]
+            radius = st.session_state.get(f"{job_key}_radii", {}).get(view.current)
             fig = make_feature_figure(
                 view.snapshot.features,
                 labels[idx],
                 view.snapshot.predictions,
                 indices=idx,
+                radius=radius,
                 title=f"{view.current} — live, epoch {view.snapshot.epoch:.2f}",
             )
+            if radius is not None:  # the sphere stays put while the points move over it
+                fig = fix_scene_ranges(fig, radius)
             st.plotly_chart(fig, key=f"{job_key}_live")
 
     panel()

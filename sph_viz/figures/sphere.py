@@ -109,3 +109,15 @@ def _highlight_trace(features, indices, highlight, dim):
         style["marker"] = {"size": 7, "color": "black", "symbol": "diamond-open"}
         return go.Scatter3d(x=features[pos, 0], y=features[pos, 1], z=features[pos, 2], **style)
     return go.Scatter(x=features[pos, 0], y=features[pos, 1], **style)
+
+
+def fix_scene_ranges(fig: go.Figure, radius: float, margin: float = 1.15) -> go.Figure:
+    """Axes fixed to ±margin·radius (3-D scene or 2-D plane), equal aspect: a live view that
+    redraws every two seconds keeps its scale instead of zooming to each snapshot."""
+    span = [-margin * radius, margin * radius]
+    if any(t.type == "scatter3d" for t in fig.data):
+        axis = {"range": span, "autorange": False}
+        return fig.update_layout(scene={"xaxis": axis, "yaxis": axis, "zaxis": axis, "aspectmode": "cube"})
+    return fig.update_xaxes(range=span, autorange=False).update_yaxes(
+        range=span, autorange=False, scaleanchor="x", scaleratio=1
+    )
