@@ -211,3 +211,23 @@ def test_vis3d_confusion_matrix_and_its_cells(fresh_app, small_mnist):
         (heat,) = [f for f in figures(at) if f["data"][0]["type"] == "heatmap"]
         (box,) = heat["layout"]["shapes"]
         assert (box["x0"], box["y0"]) == (p - 0.5, t - 0.5)  # the chosen cell outlined
+
+
+def test_vis3d_nearest_neighbours_by_cosine(fresh_app, small_mnist):
+    query = {"preset": "quick", "heads": "spherized", "epochs": "1", "max_samples": "600"}
+    at = open_page(fresh_app, "pages/vis3d.py", query=query, state={"vis3d_data": str(small_mnist)})
+    at.session_state["vis3d_job"].join(300)
+    at.run()
+    (res,) = at.session_state["mnist_memo"].values()
+    at.number_input(key="vis3d_sample_spherized").set_value(17).run()
+    at.slider(key="vis3d_nn_k_spherized").set_value(5).run()
+    assert not at.exception, [e.message for e in at.exception]
+    x = res.features.astype(np.float64)
+    units = x / np.linalg.norm(x, axis=1, keepdims=True)
+    cos = units @ units[17]  # brute force: every test image against sample 17
+    others = np.delete(np.arange(len(cos)), 17)
+    best = others[np.argsort(-cos[others], kind="stable")[:5]]
+    (table,) = [d.value for d in at.dataframe if "cosine" in d.value.columns]
+    np.testing.assert_allclose(table["cosine"], cos[best], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(cos[table["sample"]], table["cosine"], rtol=0, atol=1e-12)
+    assert captioned_indices(image_captions(at, "itself")) == [17, *table["sample"]]

@@ -99,6 +99,11 @@ def draw_features(key, name, features, labels, predictions, radius, *, highlight
 def neighbour_panel(key: str, features, labels, predictions, images, k: int = 8) -> None:
     """Any sample's k nearest samples by cosine in the full dimension."""
     idx = int(st.number_input("sample #", 0, len(features) - 1, key=f"overlap_nn_{key}"))
+    neighbour_grid(features, labels, predictions, images, idx, k=k)
+
+
+def neighbour_grid(features, labels, predictions, images, idx: int, k: int = 8) -> None:
+    """Sample idx and its k nearest samples by cosine: their images, then a table of exact cosines."""
     ids, cos = nearest_neighbours(features, idx, k=k)
     st.markdown(
         f"Sample **#{idx}** (label {labels[idx]}, predicted {predictions[idx]}) and its {len(ids)} nearest:"
@@ -109,4 +114,16 @@ def neighbour_panel(key: str, features, labels, predictions, images, k: int = 8)
         labels,
         predictions,
         ["itself", *[f"1−cos {1 - c:.1e}" for c in cos]],
+    )
+    st.dataframe(
+        {
+            "sample": ids,
+            "label": np.asarray(labels)[ids],
+            "predicted": np.asarray(predictions)[ids],
+            "cosine": cos,
+            "1 − cosine": 1 - cos,
+            "angle (°)": np.degrees(np.arccos(cos)),
+        },
+        hide_index=True,
+        column_config={"cosine": st.column_config.NumberColumn(format="%.9f")},
     )

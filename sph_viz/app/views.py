@@ -8,6 +8,7 @@ import streamlit as st
 from models.vis3d import HEADS, CNNVis3D
 from sph_viz.app.confusion_views import confusion_panel
 from sph_viz.app.exports import data_downloads, figure_downloads
+from sph_viz.app.overlap_views import neighbour_grid
 from sph_viz.app.runs import head_specs
 from sph_viz.app.state import app_device
 from sph_viz.app.text import plain
@@ -30,6 +31,16 @@ def sample_inspector(head: str, res: ExperimentResult, images) -> int:
         f"‖x‖ = {np.linalg.norm(f):.5f}, angles = {', '.join(f'{a:.2f}°' for a in angles)}"
     )
     return idx
+
+
+def neighbours(head: str, res: ExperimentResult, images, idx: int) -> None:
+    """The inspected sample's nearest test images by cosine of the features."""
+    st.subheader("Nearest neighbours")
+    st.caption(
+        f"Of sample #{idx} (in the inspector above): cosine of its {res.features.shape[1]}-D features."
+    )
+    k = st.slider("neighbours shown (k)", 1, 24, 8, key=f"vis3d_nn_k_{head}")
+    neighbour_grid(res.features, res.labels, res.predictions, images, idx, k=k)
 
 
 def replay(head: str, res: ExperimentResult, radius: float | None) -> None:
@@ -83,11 +94,13 @@ def show_result(head: str, res: ExperimentResult, data_dir: str) -> None:
             "Hover a point for its index, label, prediction, norm and angles; "
             "click one (or type its number) to see the digit."
         )
-        sample_inspector(head, res, images)
-    left, _ = st.columns(2)
+        idx = sample_inspector(head, res, images)
+    left, right = st.columns(2)
     with left:
         st.subheader("Confusion matrix")
         confusion_panel(head, res.features, res.labels, res.predictions, images, res.test_accuracy)
+    with right:
+        neighbours(head, res, images, idx)
     if res.train.snapshots:
         replay(head, res, radius)
     with st.expander("Export"):
