@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import uuid
 from collections.abc import Callable, Sequence
 
 import streamlit as st
@@ -130,10 +131,11 @@ def config_controls(prefix: str, fields: Sequence[Field], values: dict) -> None:
             st.warning(f"Config value adjusted: {plain(note)}")
 
 
-def _session_alive(session_id: str) -> bool:
-    """Whether a session still has a browser tab connected (always, outside a served app)."""
+def _session_alive(owner: str) -> bool:
+    """Whether the owner's session still has a browser tab connected (always, outside a served app)."""
     from streamlit.runtime import Runtime
 
+    session_id = owner.split("#", 1)[0]
     return not Runtime.exists() or bool(Runtime.instance().is_active_session(session_id))
 
 
@@ -144,11 +146,14 @@ def scheduler() -> Scheduler:
     return Scheduler(is_alive=_session_alive)
 
 
-def _session_id() -> str:
+def _owner() -> str:
+    """This session as the queue knows it: Streamlit's session id (for liveness) and a token of
+    the session's own (AppTest gives every session the same id)."""
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
     ctx = get_script_run_ctx()
-    return ctx.session_id if ctx is not None else "no-session"
+    token = st.session_state.setdefault("_queue_owner", uuid.uuid4().hex)
+    return f"{ctx.session_id if ctx is not None else 'no-session'}#{token}"
 
 
 def task_key(task: Callable) -> str | None:
@@ -164,7 +169,7 @@ def start_job(key: str, tasks: dict[str, Callable], on_result=None) -> Ticket:
     A session has one live request: a new one replaces the previous (see `sph_viz.scheduler`).
     """
     ticket = scheduler().submit(
-        _session_id(), {name: (task_key(task), task) for name, task in tasks.items()}, on_result
+        _owner(), {name: (task_key(task), task) for name, task in tasks.items()}, on_result
     )
     st.session_state[key] = ticket
     return ticket
