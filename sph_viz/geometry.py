@@ -105,3 +105,25 @@ def stratified_subsample(labels: np.ndarray, cap: int, seed: int = 0) -> np.ndar
     stratify = labels if counts.min() >= 2 else None  # a class of one cannot be split
     idx, _ = train_test_split(np.arange(len(labels)), train_size=cap, stratify=stratify, random_state=seed)
     return np.sort(idx)
+
+
+def compute_azimuth_elevation(points: np.ndarray) -> np.ndarray:
+    """Azimuth atan2(y, x) in (-pi, pi] and elevation asin(z/||p||) in [-pi/2, pi/2]: (N, 3) -> (N, 2).
+
+    The direction's two angles, whatever the norm; a zero vector gets elevation 0.
+    """
+    points = np.asarray(points, dtype=np.float64)
+    if points.ndim != 2 or points.shape[1] != 3:
+        raise ValueError(f"points must have shape (N, 3). Got {points.shape} instead.")
+    norm = np.linalg.norm(points, axis=1)
+    sin_el = np.divide(points[:, 2], norm, out=np.zeros(len(points)), where=norm > 0)
+    return np.column_stack([np.arctan2(points[:, 1], points[:, 0]), np.arcsin(np.clip(sin_el, -1, 1))])
+
+
+def count_coincident(points: np.ndarray) -> np.ndarray:
+    """For each row of points (N, d), how many rows equal it exactly (itself included): (N,) ints."""
+    points = np.asarray(points) + 0.0  # -0.0 -> 0.0: the same point, whatever its sign bit
+    if len(points) == 0:
+        return np.zeros(0, dtype=np.int64)
+    _, inverse, counts = np.unique(points, axis=0, return_inverse=True, return_counts=True)
+    return counts[inverse.ravel()]

@@ -8,8 +8,10 @@ import pytest
 
 from models.toy import ToyConfig
 from sph_viz import overlap_stats
+from sph_viz.angle_map import compute_angle_map
 from sph_viz.confusion import compute_confusion
 from sph_viz.experiments import run_toy
+from sph_viz.figures.angle_map import make_angle_map_figure
 from sph_viz.figures.confusion import make_confusion_figure
 from sph_viz.figures.gradients import (
     make_alpha_figure,
@@ -95,6 +97,7 @@ def every_figure(toy_runs, replay) -> dict[str, go.Figure]:
         "gradient histogram": make_gradient_histogram_figure({"a": rec}),
         "confusion": make_confusion_figure(compute_confusion(labels, labels % 3), selected=(4, 1)),
         "alpha": make_alpha_figure(STEPS, rec.alpha, rec.alpha_grad, rec.sphere_names),
+        "angle map": make_angle_map_figure(compute_angle_map(5 * unit), labels, labels, np.full(200, 5.0)),
     }
     return figs
 
