@@ -231,3 +231,46 @@ def test_vis3d_nearest_neighbours_by_cosine(fresh_app, small_mnist):
     np.testing.assert_allclose(table["cosine"], cos[best], rtol=0, atol=1e-12)
     np.testing.assert_allclose(cos[table["sample"]], table["cosine"], rtol=0, atol=1e-12)
     assert captioned_indices(image_captions(at, "itself")) == [17, *table["sample"]]
+
+
+def test_vis3d_angle_map_selection_shows_those_digits_and_highlights_them(fresh_app, small_mnist):
+    query = {"preset": "quick", "heads": "spherized", "epochs": "1", "max_samples": "600"}
+    at = open_page(fresh_app, "pages/vis3d.py", query=query, state={"vis3d_data": str(small_mnist)})
+    at.session_state["vis3d_job"].join(300)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    (res,) = at.session_state["mnist_memo"].values()
+    (amap,) = [f for f in figures(at) if "map of" in title(f)]
+    assert {t["type"] for t in amap["data"]} == {"scattergl"}
+    # what the browser would send for a box: every point of the map inside it, as Streamlit stores it
+    points, samples = [], []
+    for curve, t in enumerate(amap["data"]):
+        x, y, ids = decode(t["x"]), decode(t["y"]), decode(t["customdata"])[:, 0].astype(int)
+        phi = np.degrees(np.arctan2(np.linalg.norm(res.features[ids, 1:], axis=1), res.features[ids, 0]))
+        np.testing.assert_allclose(x, phi, atol=1e-4)  # the map's φ₁ is the sample's own
+        for k in np.flatnonzero((x > 30) & (x < 60) & (y > 20) & (y < 70)):
+            points.append({"curve_number": curve, "point_index": int(k), "customdata": [float(ids[k])]})
+            samples.append(int(ids[k]))
+    assert 0 < len(samples) < len(res.labels)
+    selection = {
+        "points": points,
+        "point_indices": [p["point_index"] for p in points],
+        "box": [],
+        "lasso": [],
+    }
+    at.session_state["vis3d_map_spherized"] = {"selection": selection}
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    expected = sorted(samples)
+    # the map's grid comes before the confusion cell's, which also writes ‖x‖
+    grid = next(el for el in at.get("image") if any("‖x‖" in im.caption for im in el.proto.imgs))
+    captions = [im.caption for im in grid.proto.imgs]
+    assert captioned_indices(captions) == expected[:40]
+    norms = np.linalg.norm(res.features[expected[:40]], axis=1)
+    assert [c.split("‖x‖ ")[1] for c in captions] == [f"{n:.4g}" for n in norms]
+    assert any(f"**{len(expected):,}** sample" in m.value for m in at.markdown)
+    (view,) = [f for f in figures(at) if title(f).startswith(f"spherized: {len(res.labels):,} test images")]
+    (mark,) = [t for t in view["data"] if t["name"] == "selected"]
+    assert sorted(int(s.split()[1]) for s in mark["text"]) == expected
+    np.testing.assert_allclose(decode(mark["x"]), res.features[sorted(expected), 0], rtol=1e-6)
+    assert f"{len(expected):,} selected on the map" in title(view)

@@ -8,6 +8,7 @@ import streamlit as st
 from models.vis3d import HEADS, CNNVis3D
 from sph_viz.app.confusion_views import confusion_panel
 from sph_viz.app.exports import data_downloads, figure_downloads
+from sph_viz.app.map_views import angle_map, selection_grid
 from sph_viz.app.overlap_views import neighbour_grid
 from sph_viz.app.runs import head_specs
 from sph_viz.app.state import app_device
@@ -76,23 +77,32 @@ def show_result(head: str, res: ExperimentResult, data_dir: str) -> None:
         st.markdown(f"{acc} · {train}")
     radius = sphere_radius(res.model)
     images = load_image_folder(data_dir)["test"].images
-    main, side = st.columns([3, 1])
+    view, beside = st.columns(2)
+    with beside:  # drawn first: the 3-D view highlights what is selected on the map
+        selected = angle_map(head, res.model, res.features, res.labels, res.predictions)
+    title = f"{head}: {len(res.labels):,} test images"
+    if len(selected):
+        title += f", {len(selected):,} selected on the map"
     fig = make_feature_figure(
         res.features,
         res.labels,
         res.predictions,
         radius=radius,
-        highlight=[st.session_state.get(f"vis3d_sample_{head}", 0)],
-        title=f"{head}: {len(res.labels):,} test images",
+        highlight=selected if len(selected) else [st.session_state.get(f"vis3d_sample_{head}", 0)],
+        title=title,
     )
-    event = main.plotly_chart(fig, key=f"vis3d_fig_{head}", on_select="rerun", selection_mode="points")
+    event = view.plotly_chart(fig, key=f"vis3d_fig_{head}", on_select="rerun", selection_mode="points")
     points = event.get("selection", {}).get("points", []) if event else []
     if points and points[0].get("customdata"):  # a clicked point picks the sample shown
         st.session_state[f"vis3d_sample_{head}"] = int(points[0]["customdata"][0])
+    grid, side = st.columns([3, 1])
+    with grid:
+        st.subheader("Selected on the map")
+        selection_grid(selected, res.features, res.labels, res.predictions, images)
     with side:
         st.caption(
-            "Hover a point for its index, label, prediction, norm and angles; "
-            "click one (or type its number) to see the digit."
+            "Hover a point for its index, label, prediction, norm and angles; select points on "
+            "the map to see their digits, or type a sample number here."
         )
         idx = sample_inspector(head, res, images)
     left, right = st.columns(2)

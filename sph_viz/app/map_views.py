@@ -1,0 +1,70 @@
+"""The angle map beside a CNN-Vis3D head's 3-D view: click, box or lasso selects samples."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from sph_viz.angle_map import compute_angle_map
+from sph_viz.app.overlap_views import image_grid
+from sph_viz.figures.angle_map import make_angle_map_figure
+from sph_viz.layers import Spherization
+
+MAX_SHOWN = 40  # digits drawn for a selection; a box can hold thousands
+
+
+def map_key(head: str) -> str:
+    return f"vis3d_map_{head}"
+
+
+def selected_samples(event, fig) -> np.ndarray:
+    """Sample indices (sorted, unique) of a Plotly selection as Streamlit stores it.
+
+    Each selected point carries its sample index as customdata[0]; a point without customdata
+    is looked up in the figure by its trace (curve_number) and position (point_index).
+    """
+    points = (event or {}).get("selection", {}).get("points", [])
+    ids = []
+    for p in points:
+        if p.get("customdata") is not None:
+            ids.append(int(p["customdata"][0]))
+        elif "curve_number" in p and "point_index" in p:
+            ids.append(int(fig.data[p["curve_number"]].customdata[p["point_index"]][0]))
+    return np.unique(np.asarray(ids, dtype=np.int64))
+
+
+def angle_map(head: str, model, features, labels, predictions) -> np.ndarray:
+    """Draw the head's map (selections rerun the page); returns the selected sample indices.
+
+    The figure never depends on the selection: Streamlit names a chart by its spec, and a
+    changed spec would mount a new chart and drop the selection.
+    """
+    sphere = next((m for m in model.modules() if isinstance(m, Spherization)), None)
+    phi_low = sphere.phi_low if sphere is not None and features.shape[1] == 3 else None
+    amap = compute_angle_map(features, phi_low=phi_low)
+    what = {
+        "spherized": "the spherization's angles φ₁, φ₂ ∈ [φ_L, 90°]",
+        "azimuth": "azimuth and elevation of each feature direction",
+        "plane": "the 2-D features as they are",
+    }[amap.kind]
+    fig = make_angle_map_figure(
+        amap, labels, predictions, np.linalg.norm(features, axis=1), title=f"{head}: map of {what}"
+    )
+    event = st.plotly_chart(
+        fig, key=map_key(head), on_select="rerun", selection_mode=("points", "box", "lasso")
+    )
+    st.caption("Click a point, or drag a box or lasso (tools top right), to select samples.")
+    return selected_samples(event, fig)
+
+
+def selection_grid(selected: np.ndarray, features, labels, predictions, images) -> None:
+    """The selected samples' digits with label, prediction and norm (the first MAX_SHOWN)."""
+    if not len(selected):
+        st.caption("Nothing selected on the map.")
+        return
+    shown = selected[:MAX_SHOWN]
+    norms = np.linalg.norm(np.asarray(features)[shown], axis=1)
+    st.markdown(f"**{len(selected):,}** sample{'s' * (len(selected) != 1)} selected on the map:")
+    image_grid(images, shown, labels, predictions, [f"‖x‖ {n:.4g}" for n in norms])
+    if len(selected) > MAX_SHOWN:
+        st.caption(f"First {MAX_SHOWN} of {len(selected):,} selected samples, by index.")
