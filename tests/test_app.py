@@ -249,7 +249,9 @@ def test_vis3d_angle_map_selection_shows_those_digits_and_highlights_them(fresh_
         phi = np.degrees(np.arctan2(np.linalg.norm(res.features[ids, 1:], axis=1), res.features[ids, 0]))
         np.testing.assert_allclose(x, phi, atol=1e-4)  # the map's φ₁ is the sample's own
         for k in np.flatnonzero((x > 30) & (x < 60) & (y > 20) & (y < 70)):
-            points.append({"curve_number": curve, "point_index": int(k), "customdata": [float(ids[k])]})
+            row = [float(ids[k]), 0, 0, 0]  # a browser sends a typed-array row as {"0": ..., "1": ...}
+            row = dict(zip("0123", row, strict=True)) if len(points) % 2 else row
+            points.append({"curve_number": curve, "point_index": int(k), "customdata": row})
             samples.append(int(ids[k]))
     assert 0 < len(samples) < len(res.labels)
     selection = {

@@ -22,12 +22,14 @@ def selected_samples(event, fig) -> np.ndarray:
 
     Each selected point carries its sample index as customdata[0]; a point without customdata
     is looked up in the figure by its trace (curve_number) and position (point_index).
+    A browser sends a row of a typed-array customdata as an object {"0": ..., "1": ...}.
     """
     points = (event or {}).get("selection", {}).get("points", [])
     ids = []
     for p in points:
-        if p.get("customdata") is not None:
-            ids.append(int(p["customdata"][0]))
+        row = p.get("customdata")
+        if row is not None:
+            ids.append(int(row["0"] if isinstance(row, dict) else row[0]))
         elif "curve_number" in p and "point_index" in p:
             ids.append(int(fig.data[p["curve_number"]].customdata[p["point_index"]][0]))
     return np.unique(np.asarray(ids, dtype=np.int64))
