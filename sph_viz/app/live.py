@@ -69,8 +69,13 @@ def status_text(view: JobView) -> str:
     return f"{text} · {view.elapsed:.0f} s"
 
 
-def live_panel(job_key: str, draw: Callable[[JobView], None] | None = None) -> None:
-    """Progress bar, numbers and Stop, redrawn every 2 s; `draw(view)` adds a live figure."""
+def live_panel(
+    job_key: str, draw: Callable[[JobView], None] | None = None, *, memo: str | None = None
+) -> None:
+    """Progress bar, numbers and Stop, redrawn every 2 s; `draw(view)` adds a live figure.
+
+    When the job ends, its results go into the session memo `memo` (if given) and the page reruns.
+    """
 
     @st.fragment(run_every=2.0)
     def panel() -> None:
@@ -79,6 +84,8 @@ def live_panel(job_key: str, draw: Callable[[JobView], None] | None = None) -> N
             return
         view = job.view()
         if view.status != "running":
+            if memo is not None:
+                harvest(job_key, memo)
             st.rerun(scope="app")
         done = len(view.results) + len(view.errors)
         frac = (done + (view.progress.fraction if view.progress else 0.0)) / max(view.n_tasks, 1)

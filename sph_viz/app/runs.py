@@ -10,12 +10,16 @@ from functools import partial
 
 import streamlit as st
 
-from sph_viz.app.live import status_text
-from sph_viz.app.state import app_device, recall, remember, result_store, start_job
+from sph_viz.app import live
+from sph_viz.app.live import live_panel
+from sph_viz.app.state import app_device, recall
 from sph_viz.data import BUNDLED_MNIST, load_image_folder
 from sph_viz.experiments import ExperimentResult, load_vis3d_data, probe_indices
 from sph_viz.figures.sphere import fix_scene_ranges, make_feature_figure
+from sph_viz.scheduler import JobView
 from sph_viz.specs import RunSpec, make_run_specs
+
+MEMO = "mnist_memo"  # the session memo of MNIST runs (CNN-Vis3D and Overlap pages)
 
 
 def head_specs(values: dict, data_dir: str) -> dict[str, RunSpec]:
@@ -25,16 +29,13 @@ def head_specs(values: dict, data_dir: str) -> dict[str, RunSpec]:
 
 def lookup(specs: dict[str, RunSpec]) -> dict[str, ExperimentResult]:
     """Results already trained for these specs: this session's memo, then the disk cache."""
-    found = {head: recall("mnist_memo", spec.cache_config) for head, spec in specs.items()}
+    found = {head: recall(MEMO, spec.cache_config) for head, spec in specs.items()}
     return {head: res for head, res in found.items() if res is not None}
 
 
 def harvest(job_key: str) -> None:
     """Move a job's finished results into the session memo; errors stay on the job."""
-    job = st.session_state.get(job_key)
-    if job is not None:
-        for res in job.view().results.values():
-            remember("mnist_memo", res)
+    live.harvest(job_key, MEMO)
 
 
 def pending_runs(
@@ -46,10 +47,6 @@ def pending_runs(
     results = lookup(specs)
     job = st.session_state.get(job_key)
     return results, [h for h in specs if h not in results], job is not None and job.alive
-
-
-def _save(name: str, result: ExperimentResult) -> None:
-    result_store().save(result)  # runs in the job thread: no Streamlit calls
 
 
 def live_radius(spec: RunSpec) -> float | None:
@@ -70,7 +67,7 @@ def start_training(job_key: str, specs: dict[str, RunSpec], data_dir: str = str(
         }
         st.session_state[f"{job_key}_radii"] = {h: live_radius(s) for h, s in specs.items()}
     tasks = {head: partial(spec.run, device=device) for head, spec in specs.items()}
-    start_job(job_key, tasks, on_result=_save)
+    live.start(job_key, tasks)  # finished results go to the disk cache
 
 
 def validate_data_dir(text: str) -> str:
@@ -81,44 +78,27 @@ def validate_data_dir(text: str) -> str:
 
 
 def job_panel(job_key: str, data_dir: str) -> None:
-    """Live progress of this session's job: bar, numbers, the sphere as it forms, Stop."""
+    """Live progress of this session's job: the shared panel, plus the sphere as it forms."""
 
-    @st.fragment(run_every=2.0)
-    def panel() -> None:
-        job = st.session_state.get(job_key)
-        if job is None:
+    def draw(view: JobView) -> None:
+        if view.snapshot is None or not view.current or view.snapshot.features.shape[1] not in (2, 3):
             return
-        view = job.view()
-        if view.status != "running":
-            harvest(job_key)
-            st.rerun(scope="app")
-        done = len(view.results) + len(view.errors)
-        frac = (done + (view.progress.fraction if view.progress else 0.0)) / max(view.n_tasks, 1)
-        st.progress(min(frac, 1.0), text=status_text(view))
-        if st.button("⏹ Stop", key=f"{job_key}_stop", help="Ends training now, keeping the model as it is."):
-            job.stop()
-        if view.snapshot is not None and view.current and view.snapshot.features.shape[1] in (2, 3):
-            labels = load_image_folder(data_dir)["test"].labels.numpy()
-            idx = st.session_state[f"{job_key}_probes"][view.current]
-            radius = st.session_state.get(f"{job_key}_radii", {}).get(view.current)
-            fig = make_feature_figure(
-                view.snapshot.features,
-                labels[idx],
-                view.snapshot.predictions,
-                indices=idx,
-                radius=radius,
-                title=f"{view.current} — live, epoch {view.snapshot.epoch:.2f}",
-            )
-            if radius is not None:  # the sphere stays put while the points move over it
-                fig = fix_scene_ranges(fig, radius)
-            st.plotly_chart(fig, key=f"{job_key}_live")
+        labels = load_image_folder(data_dir)["test"].labels.numpy()
+        idx = st.session_state[f"{job_key}_probes"][view.current]
+        radius = st.session_state.get(f"{job_key}_radii", {}).get(view.current)
+        fig = make_feature_figure(
+            view.snapshot.features,
+            labels[idx],
+            view.snapshot.predictions,
+            indices=idx,
+            radius=radius,
+            title=f"{view.current} — live, epoch {view.snapshot.epoch:.2f}",
+        )
+        if radius is not None:  # the sphere stays put while the points move over it
+            fig = fix_scene_ranges(fig, radius)
+        st.plotly_chart(fig, key=f"{job_key}_live")
 
-    panel()
+    live_panel(job_key, draw, memo=MEMO)
 
 
-def show_job_errors(job_key: str) -> None:
-    job = st.session_state.get(job_key)
-    if job is None:
-        return
-    for head, message in job.view().errors.items():
-        st.error(f"{head}: {message}")
+show_job_errors = live.show_errors
