@@ -15,8 +15,10 @@ import time
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
 from playwright.sync_api import expect
+from scipy.spatial import cKDTree
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -364,6 +366,53 @@ def test_a_shared_link_with_a_query_string_lists_exactly_the_registered_pages(pa
         expect(nav).to_have_count(len(REGISTERED), timeout=30_000)
         assert [t.strip().splitlines()[-1] for t in nav.all_inner_texts()] == REGISTERED  # icon, then title
         context.close()
+
+
+MAP = """() => [...document.querySelectorAll('.js-plotly-plot')]
+           .find(e => e._fullLayout && (e._fullLayout.title.text || '').includes('map of'))"""
+
+
+def map_pixels(page) -> tuple[np.ndarray, list[int]]:
+    """Every point of the angle map as the browser holds it: page pixels (N, 2) and sample numbers."""
+    points = page.evaluate(
+        f"""() => {{ const gd = ({MAP})(), L = gd._fullLayout, r = gd.getBoundingClientRect();
+                    return gd._fullData.flatMap(t => Array.from(t.x, (x, i) => ({{
+                        sample: t.customdata[i][0], x: x, y: t.y[i],
+                        px: r.left + L.xaxis._offset + L.xaxis.d2p(x),
+                        py: r.top + L.yaxis._offset + L.yaxis.d2p(t.y[i])}}))); }}"""
+    )
+    return np.array([[p["px"], p["py"]] for p in points]), [int(p["sample"]) for p in points]
+
+
+def grid_samples(page, n: int) -> list[int]:
+    """Sample numbers of the map's image grid, once it says n samples are selected."""
+    head = page.get_by_text(re.compile(rf"^{n:,} samples? selected on the map"))
+    head.wait_for(timeout=60_000)
+    column = page.locator('[data-testid="stColumn"]').filter(has=head).last
+    captions = column.locator('[data-testid="stImageCaption"]')
+    expect(captions).to_have_count(min(n, 40), timeout=60_000)
+    return [int(re.match(r"#(\d+) ·", c).group(1)) for c in captions.all_inner_texts()]
+
+
+def test_vis3d_angle_map_click_selects_that_sample(deep_link, server, shots):
+    """Click the map's loneliest point: the grid shows exactly that sample (a box drag: not yet)."""
+    page = deep_link(f"{server}/vis3d?heads=spherized&max_samples=600&epochs=1&preset=quick")
+    page.get_by_text("test accuracy").first.wait_for(timeout=300_000)  # the quick preset trains itself
+    page.wait_for_function(
+        f"() => {{ const gd = ({MAP})(); return gd && gd._fullData.length > 0; }}", timeout=60_000
+    )
+    page.get_by_text("Nothing selected on the map.").wait_for(timeout=30_000)
+    page.set_viewport_size({"width": 1280, "height": 720})
+    page.evaluate(f"() => ({MAP})().scrollIntoView({{block: 'center'}})")
+    frames_drawn(page)
+    xy, samples = map_pixels(page)
+    gap = cKDTree(xy).query(xy, k=2)[0][:, 1]
+    lone = int(np.argmax(gap))  # the point farthest from any other: a click hits only it
+    page.mouse.click(*xy[lone])
+    assert grid_samples(page, 1) == [samples[lone]]
+    page.evaluate(f"() => ({MAP})().scrollIntoView({{block: 'center'}})")
+    frames_drawn(page)
+    page.screenshot(path=shots / "vis3d-map.png")
 
 
 def test_no_console_errors(page):
