@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import streamlit as st
 
+from sph_viz import scheduler
 from sph_viz.data import SPLITS, load_image_folder, write_idx
 
 
@@ -40,3 +41,7 @@ def fresh_app(tmp_path, monkeypatch):
             if key in at.session_state:
                 at.session_state[key].stop()
                 at.session_state[key].join(120)
+    # anything a page queued and no test waited for (a first visit's autostart): cancelled, so no
+    # training outlives its test and loads the machine, or the data caches, under the next ones
+    for queue in list(scheduler._ALL):
+        queue.shutdown()

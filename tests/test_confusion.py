@@ -62,7 +62,9 @@ def test_confusion_refuses_bad_input(labels, predictions, match):
 
 
 def test_confusion_refuses_too_few_classes():
-    with pytest.raises(ValueError, match=re.escape("n_classes must be > the largest class 3. Got 2 instead.")):
+    with pytest.raises(
+        ValueError, match=re.escape("n_classes must be > the largest class 3. Got 2 instead.")
+    ):
         compute_confusion([3], [0], n_classes=2)
 
 
@@ -93,5 +95,7 @@ def test_heatmap_shows_counts_coloured_by_row_share(sample):
 def test_heatmap_of_an_empty_row_is_zero_not_nan():
     fig = make_confusion_figure(np.array([[2, 0], [0, 0]]))
     np.testing.assert_array_equal(np.asarray(fig.data[0].z), [[1.0, 0.0], [0.0, 0.0]])
-    with pytest.raises(ValueError, match=re.escape("matrix must be square (C, C). Got shape (2, 3) instead.")):
+    with pytest.raises(
+        ValueError, match=re.escape("matrix must be square (C, C). Got shape (2, 3) instead.")
+    ):
         make_confusion_figure(np.zeros((2, 3)))
