@@ -143,10 +143,16 @@ def resolve_dataset(spec: str) -> DatasetSpec:
 
 
 @lru_cache(maxsize=4)
+def _load_cifar10(folder: Path) -> dict[str, ImageSplit]:
+    return load_cifar10(folder)
+
+
 def _load(spec: DatasetSpec) -> tuple[ImageSplit, ImageSplit]:
+    """One copy per process: IDX folders through `load_image_folder`'s cache (which experiments.py
+    shares; a second cache here could keep a copy that one has evicted), CIFAR-10 through its own."""
     if spec.kind == "cifar10":
-        splits, shape = load_cifar10(spec.folder), (spec.channels, *spec.size)
-    else:  # the same cache as experiments.py, which keys by the resolved folder as a string
+        splits, shape = _load_cifar10(spec.folder), (spec.channels, *spec.size)
+    else:
         splits, shape = load_image_folder(str(spec.folder)), spec.size
     for split, data in splits.items():
         if tuple(data.images.shape[1:]) != tuple(shape):

@@ -38,6 +38,17 @@ def test_mnist_is_the_bundled_copy_and_shares_its_cache():
     assert resolve_dataset(str(BUNDLED_MNIST)) == spec  # the path of the bundled folder is MNIST too
 
 
+def test_one_copy_even_after_other_folders_evicted_it(tmp_path):
+    """load_dataset and load_image_folder never hold two copies of a folder's images."""
+    from conftest import write_idx_folder
+
+    load_dataset("mnist")
+    for i in range(5):  # more folders than load_image_folder's cache keeps: MNIST is evicted
+        load_image_folder(str(write_idx_folder(tmp_path / f"f{i}", 20, 10)))
+    train = load_dataset("mnist")[0]  # loaded again, once
+    assert load_image_folder(str(BUNDLED_MNIST.resolve()))["train"] is train
+
+
 def test_mnist_normalisation_is_unchanged():
     images = load_dataset("mnist")[1].images[:50]
     x = normalize("mnist", images)
