@@ -19,13 +19,13 @@ import torch
 
 from models.prototype_net import PrototypeNet, PrototypeNetConfig
 from models.vis3d import Vis3DConfig
-from sph_viz.curves import CurveRecorder
-from sph_viz.datasets import load_dataset, normalize, resolve_dataset
-from sph_viz.experiments import ExperimentResult, probe_indices, run_vis3d, seeded, vis3d_config_dict
+from sph_viz.curves import train_with_curves
+from sph_viz.datasets import resolve_dataset
+from sph_viz.experiments import ExperimentResult, run_vis3d, vis3d_config_dict
 from sph_viz.fields import Field
 from sph_viz.rotated_mnist import ROTATED_PRESETS, rotated_config_dict, run_rotated_mnist
 from sph_viz.settings import PRESETS, TrainConfig, preset
-from sph_viz.train import Progress, Snapshot, evaluate, train_model
+from sph_viz.train import Progress, Snapshot
 
 PROBE_SIZE = 1000
 # Tammes problem: the largest possible minimum angle (degrees) of K points on S² (K <= 14).
@@ -89,43 +89,18 @@ def run_prototypes(
 
     extras: prototypes (K, dims) and the curves of `sph_viz.curves`.
     """
-    spec = resolve_dataset(dataset)
     config = prototype_config_dict(train_config, dataset, dims, prototype_seed)
-    train, test = load_dataset(spec)
-    n_train = len(train.images) if train_config.max_samples is None else train_config.max_samples
-    x, y = normalize(spec, train.images[:n_train]), train.labels[:n_train]
-    x_test, y_test = normalize(spec, test.images), test.labels
-    probe_idx = probe_indices(y_test.numpy(), train_config.seed, min(probe_size, len(y_test)))
-    recorder = CurveRecorder(
-        len(x), train_config.batch_size, y_test.numpy()[probe_idx], on_progress, on_snapshot
-    )
-    model = seeded(lambda: build_prototype_model(config["model"]), train_config.seed)
-    res = train_model(
-        model,
-        x,
-        y,
+    return train_with_curves(
+        lambda: build_prototype_model(config["model"]),
+        config,
         train_config,
+        dataset,
         device=device,
-        probe=x_test[probe_idx],
-        on_progress=recorder.on_progress,
-        on_snapshot=recorder.on_snapshot,
+        probe_size=probe_size,
+        extras=lambda model: {"prototypes": model.prototypes.detach().cpu().double().numpy()},
+        on_progress=on_progress,
+        on_snapshot=on_snapshot,
         should_stop=should_stop,
-        progress_every=1,
-    )
-    ev = evaluate(model, x_test, y_test)
-    if res.history:
-        res.history[-1].test_accuracy = ev.accuracy
-    return ExperimentResult(
-        model=model,
-        train=res,
-        features=ev.features,
-        labels=y_test.numpy(),
-        predictions=ev.predictions,
-        train_accuracy=evaluate(model, x, y).accuracy,
-        test_accuracy=ev.accuracy,
-        config=config,
-        probe_indices=probe_idx,
-        extras={**recorder.arrays(), "prototypes": model.prototypes.detach().cpu().double().numpy()},
     )
 
 

@@ -17,13 +17,13 @@ import numpy as np
 import torch
 
 from models.spherenet import SphereCNN, SphereNetConfig, learnt_k
-from sph_viz.curves import CurveRecorder
-from sph_viz.datasets import DatasetSpec, load_dataset, normalize, resolve_dataset
-from sph_viz.experiments import ExperimentResult, probe_indices, seeded
+from sph_viz.curves import train_with_curves
+from sph_viz.datasets import DatasetSpec, resolve_dataset
+from sph_viz.experiments import ExperimentResult
 from sph_viz.fields import KEEP, Field
 from sph_viz.settings import OPTIMIZERS, Preset, TrainConfig
 from sph_viz.sphereconv import OPERATORS
-from sph_viz.train import Progress, Snapshot, evaluate, train_model
+from sph_viz.train import Progress, Snapshot
 
 EXPERIMENT = "spherenet"
 PROBE_SIZE = 1000  # test images evaluated snapshots_per_epoch times per epoch
@@ -136,44 +136,19 @@ def run_spherenet(
     (sum of channels,) (empty unless operator="learnable"). features: the test set's pooled
     features (N, channels[-1]). Probe snapshots are not kept (128-D; the curves hold their use).
     """
-    spec = resolve_dataset(dataset)
     config = spherenet_config_dict(conv, operator, train_config, dataset, probe_size)
-    train, test = load_dataset(spec)
-    n_train = len(train.images) if train_config.max_samples is None else train_config.max_samples
-    x, y = normalize(spec, train.images[:n_train]), train.labels[:n_train]
-    x_test, y_test = normalize(spec, test.images), test.labels
-    probe_idx = probe_indices(y_test.numpy(), train_config.seed, min(probe_size, len(y_test)))
-    recorder = CurveRecorder(
-        len(x), train_config.batch_size, y_test.numpy()[probe_idx], on_progress, on_snapshot
-    )
-    model = seeded(lambda: build_spherenet_model(config["model"]), train_config.seed)
-    res = train_model(
-        model,
-        x,
-        y,
+    return train_with_curves(
+        lambda: build_spherenet_model(config["model"]),
+        config,
         train_config,
+        dataset,
         device=device,
-        probe=x_test[probe_idx],
-        on_progress=recorder.on_progress,
-        on_snapshot=recorder.on_snapshot,
+        probe_size=probe_size,
+        extras=lambda model: {"learnt_k": learnt_k(model)},
+        keep_snapshots=False,
+        on_progress=on_progress,
+        on_snapshot=on_snapshot,
         should_stop=should_stop,
-        progress_every=1,
-    )
-    res.snapshots = []
-    ev = evaluate(model, x_test, y_test)
-    if res.history:
-        res.history[-1].test_accuracy = ev.accuracy
-    return ExperimentResult(
-        model=model,
-        train=res,
-        features=ev.features,
-        labels=y_test.numpy(),
-        predictions=ev.predictions,
-        train_accuracy=evaluate(model, x, y).accuracy,
-        test_accuracy=ev.accuracy,
-        config=config,
-        probe_indices=probe_idx,
-        extras={**recorder.arrays(), "learnt_k": learnt_k(model)},
     )
 
 
