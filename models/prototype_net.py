@@ -21,6 +21,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from models.precision import in_float32
 from models.vis3d import make_trunk
 from sph_viz.prototypes import REDUCTIONS, make_prototypes, prototype_cosines
 
@@ -91,15 +92,15 @@ class PrototypeNet(nn.Module):
         return self.classifier.prototypes
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
-        """The raw network output z: (B, 1, 28, 28) -> (B, dims)."""
-        return self.output(self.trunk(x))
+        """The raw network output z: (B, 1, 28, 28) -> (B, dims); float32 under autocast too."""
+        return in_float32(self.output, self.trunk(x))
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """z on the unit sphere: (B, 1, 28, 28) -> (B, dims)."""
         return F.normalize(self.embed(x), dim=1, eps=1e-12)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.features(x))
+        return in_float32(self.classifier, self.features(x))
 
     def loss(self, output: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Eq. 1 from forward's cosines (B, K) and labels (B,): sum or mean of (1 - cos_y)²."""

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from models.precision import in_float32
 from sph_viz.layers import Spherization
 from sph_viz.projections import OPERATORS, SphereNetLinear
 
@@ -98,8 +99,12 @@ class CNNVis3D(nn.Module):
         self.feature, self.classifier = _make_head(config)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """The representation the paper draws: (B, 1, 28, 28) -> (B, k), k = 2 or 3."""
-        return self.feature(self.trunk(x))
+        """The representation the paper draws: (B, 1, 28, 28) -> (B, k), k = 2 or 3.
+
+        The head runs in float32 even when training autocasts the trunk to bfloat16: the
+        angles and the sphere are what this net is for, and the head costs nothing.
+        """
+        return in_float32(self.feature, self.trunk(x))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.features(x))
+        return in_float32(self.classifier, self.features(x))

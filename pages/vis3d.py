@@ -39,7 +39,16 @@ def vis3d_controls() -> tuple[dict, str]:
         brief = {"preset": lambda p: f"{p} — {PRESET_TEXT[p].split(':')[0]}"}
         v = {name: field_widget("vis3d", FIELDS[name], brief.get(name)) for name in ("preset", "heads")}
         with st.expander("Override the preset (0 = keep)"):
-            for name in ("epochs", "lr", "optimizer", "batch_size", "weight_decay", "max_samples", "scale"):
+            for name in (
+                "epochs",
+                "lr",
+                "optimizer",
+                "batch_size",
+                "weight_decay",
+                "max_samples",
+                "precision",
+                "scale",
+            ):
                 v[name] = field_widget("vis3d", FIELDS[name])
         for name in ("radius", "seed"):
             v[name] = field_widget("vis3d", FIELDS[name])

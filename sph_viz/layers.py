@@ -21,6 +21,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+LOW_PRECISION = (torch.float16, torch.bfloat16)
+
 
 def lower_angle(n_features: int, delta: float = 1e-6) -> float:
     """phi_L = asin(delta ** (1/n)): the smallest angle, so that prod sin(phi) >= delta."""
@@ -117,13 +119,19 @@ class Spherization(nn.Module):
                 f"expected {self.n_features} features in the last dimension. "
                 f"Got shape {tuple(z.shape)} instead."
             )
+        # The angles are the point of the layer: never computed in a lower precision, even
+        # inside a bfloat16 autocast region (bf16 keeps ~3 digits: ||s|| would be off by ~1e-2).
+        with torch.autocast(z.device.type, enabled=False):
+            s = self._to_sphere(z.float() if z.dtype in LOW_PRECISION else z)
+        return s.movedim(-1, self.channel_dim) if moved else s
+
+    def _to_sphere(self, z: torch.Tensor) -> torch.Tensor:
         log_sin, log_cos = _log_sin_cos(z, self.alpha, self.phi_low)
         # log sin(phi') = E^T log sin(phi); log cos(phi' + b) = [log cos(phi), log sin(phi_n)]
         # because cos(phi_n - pi/2) = sin(phi_n).
         log_sin_p = log_sin @ self.expand.to(z.dtype)  # (..., n+1)
         log_cos_p = torch.cat([log_cos, log_sin[..., -1:]], dim=-1)  # (..., n+1)
-        s = self.radius * torch.exp(log_sin_p @ self.w_phi.to(z.dtype) + log_cos_p)
-        return s.movedim(-1, self.channel_dim) if moved else s
+        return self.radius * torch.exp(log_sin_p @ self.w_phi.to(z.dtype) + log_cos_p)
 
 
 class SphericalLinear(nn.Module):

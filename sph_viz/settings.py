@@ -17,6 +17,7 @@ from models.vis3d import HEADS
 from sph_viz.fields import KEEP, Field
 
 OPTIMIZERS = ("sgd", "adam")
+PRECISIONS = ("float32", "bfloat16")
 SCHEDULES = ("constant", "onecycle", "step")
 MAX_EPOCHS, MAX_BATCH = 1000, 65536
 
@@ -36,6 +37,9 @@ class TrainConfig:
     seed: int = 0
     snapshots_per_epoch: int = 1  # representation snapshots of the probe set per epoch
     max_samples: int | None = None  # train on the first N samples (a quick preset); None: all
+    # "bfloat16": training steps autocast to bfloat16 where the model allows (CNN-Vis3D: the conv
+    # trunk; its head and the spherization stay float32). Evaluation and snapshots are float32.
+    precision: str = "float32"
 
     def __post_init__(self) -> None:
         _check_int("epochs", self.epochs, 1, MAX_EPOCHS)
@@ -57,6 +61,10 @@ class TrainConfig:
             )
         if not 0 <= self.momentum < 1:
             raise ValueError(f"momentum must be in [0, 1). Got {self.momentum!r} instead.")
+        if self.precision not in PRECISIONS:
+            raise ValueError(
+                f"precision must be one of {', '.join(PRECISIONS)}. Got {self.precision!r} instead."
+            )
         if self.schedule not in SCHEDULES:
             raise ValueError(
                 f"schedule must be one of {', '.join(SCHEDULES)}. Got {self.schedule!r} instead."
@@ -191,6 +199,15 @@ VIS3D_FIELDS = (
     Field("batch_size", int, 0, 1, 2048, label="batch size", target="train", keep_zero=True),
     Field("weight_decay", float, 0.0, 0.0, 0.1, label="weight decay", target="train", step=1e-4),
     Field("max_samples", int, 0, 1, 60000, label="training images", target="train", keep_zero=True),
+    Field(
+        "precision",
+        str,
+        KEEP,
+        choices=(KEEP, *PRECISIONS),
+        target="train",
+        help="bfloat16: the conv trunk trains in bfloat16 (about 2x faster on a CPU with AVX-512 BF16); "
+        "the sphere, the head and every evaluation stay float32",
+    ),
     Field(
         "radius",
         float,

@@ -18,6 +18,7 @@ NON_DEFAULT = {
         "batch_size": 32,
         "weight_decay": 0.0005,
         "max_samples": 600,
+        "precision": "float32",
         "radius": 3.0,
         "scale": 2.0,
         "seed": 4,
