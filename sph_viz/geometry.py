@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from sklearn.model_selection import train_test_split
 from torch import nn
 
 Box = tuple[float, float, float, float]  # x0, x1, y0, y1
@@ -101,6 +100,8 @@ def stratified_subsample(labels: np.ndarray, cap: int, seed: int = 0) -> np.ndar
     labels = np.asarray(labels)
     if len(labels) <= cap:
         return np.arange(len(labels))
+    from sklearn.model_selection import train_test_split  # ~1 s to import: only where it is used
+
     _, counts = np.unique(labels, return_counts=True)
     stratify = labels if counts.min() >= 2 else None  # a class of one cannot be split
     idx, _ = train_test_split(np.arange(len(labels)), train_size=cap, stratify=stratify, random_state=seed)

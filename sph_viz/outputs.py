@@ -12,6 +12,7 @@ import math
 import os
 import platform
 import tempfile
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -25,16 +26,12 @@ from sph_viz.experiments import ExperimentResult
 
 
 def library_versions() -> dict[str, str]:
-    import scipy
-    import sklearn
-
+    """Versions of what computed a run (read from the installed metadata, nothing imported)."""
+    dist = {"torch": "torch", "numpy": "numpy", "scipy": "scipy", "scikit-learn": "scikit-learn"}
     return {
         "python": platform.python_version(),
         "sph_viz": sph_viz.__version__,
-        "torch": torch.__version__,
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
-        "scikit-learn": sklearn.__version__,
+        **{name: metadata.version(package) for name, package in dist.items()},
         "plotly": plotly.__version__,
     }
 
