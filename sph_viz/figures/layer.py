@@ -1,4 +1,8 @@
-"""Stage-by-stage figures of the spherization layer itself. Pure: numbers in, figure out."""
+"""Stage-by-stage figures of the spherization layer itself. Pure: numbers in, figure out.
+
+The numbers come from the layer's NumPy twin (`sph_viz.layer_numpy`, tested equal to the torch
+layer), so the pages that draw these import no torch.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +11,16 @@ from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
-import torch
 
 from sph_viz.figures.style import FONT, legible, rotatable, sphere_trace
-from sph_viz.layers import Spherization, lower_angle
+from sph_viz.layer_numpy import angularize, lower_angle, spherize
 
 
 def compute_angle_curve(alpha: float, delta: float, n: int, z_max: float = 10.0, points: int = 401):
     """z (points,), phi(z) (points,) and phi_L for the angularization with these settings."""
-    layer = Spherization(n, delta=delta, scale=alpha).double()
-    z = torch.linspace(-z_max, z_max, points, dtype=torch.float64)
-    phi = layer.angles(z[:, None].expand(-1, n))[:, 0]
-    return z.numpy(), phi.detach().numpy(), lower_angle(n, delta)
+    phi_low = lower_angle(n, delta)
+    z = np.linspace(-z_max, z_max, points)
+    return z, angularize(z, alpha, phi_low), phi_low
 
 
 def make_angle_curve_figure(z: np.ndarray, phi: np.ndarray, phi_low: float, *, marker_z=None) -> go.Figure:
@@ -78,17 +80,15 @@ def compute_walkthrough(z: Sequence[float], alpha: float, delta: float, radius: 
     origin, with the angles phi_1 and phi_2 of s itself (phi_2 = 0 when n = 1).
     """
     n = len(z)
-    layer = Spherization(n, delta=delta, scale=alpha, radius=radius).double()
-    zt = torch.tensor([list(z)], dtype=torch.float64)
-    with torch.no_grad():
-        phi, s = layer.angles(zt)[0].numpy(), layer(zt)[0].numpy()
+    phi_low = lower_angle(n, delta)
+    phi, s = angularize(z, alpha, phi_low), spherize(np.asarray(z, dtype=float), alpha, delta, radius)
     return {
         "z": np.asarray(z, dtype=float),
         "phi": phi,
         "s": s,
         "view": np.array([s[0], s[1], np.linalg.norm(s[2:])]),
         "norm": float(np.linalg.norm(s)),
-        "phi_low": lower_angle(n, delta),
+        "phi_low": phi_low,
         "radius": radius,
     }
 

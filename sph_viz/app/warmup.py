@@ -1,0 +1,92 @@
+"""Load torch and the training pages' modules in the background, after a page has drawn.
+
+Home needs no torch, so it draws at once; then one thread per server imports what the pages
+that train need (torch, the run specs, the queue, the figures) and runs one tiny SGD step,
+so that the next page does not wait for them. That step matters most: a process's first
+optimizer imports `torch._dynamo`, measured at 3.8 s on a 2-core CPU, once.
+
+The thread makes no Streamlit call and touches no global random state (the step is on zero
+tensors), so it cannot change a seeded run started meanwhile. `SPH_VIZ_WARMUP=0` turns it
+off (then the first page that trains loads torch itself).
+"""
+
+from __future__ import annotations
+
+import atexit
+import importlib
+import logging
+import os
+import sys
+import threading
+
+WARMUP_ENV = "SPH_VIZ_WARMUP"
+# What the Toy page (the next stop of most visits) and the queue need, in that order.
+MODULES = (
+    "torch",
+    "sph_viz.specs",
+    "sph_viz.figures.reports",
+    "sph_viz.store",
+    "sph_viz.scheduler",
+    "sph_viz.app.exports",
+    "sph_viz.app.live",
+)
+
+_lock = threading.Lock()
+_thread: threading.Thread | None = None
+_failed = threading.Event()
+
+
+def enabled() -> bool:
+    """False when $SPH_VIZ_WARMUP is 0, off, false or no."""
+    return os.environ.get(WARMUP_ENV, "1").strip().lower() not in ("0", "off", "false", "no")
+
+
+def _first_step() -> None:
+    """One forward, backward and SGD step of a 2-2 net on zero tensors (no random numbers)."""
+    import torch
+    from torch.nn import functional as F
+
+    w = torch.zeros(2, 2, requires_grad=True)
+    loss = F.cross_entropy(torch.sigmoid(torch.zeros(4, 2) @ w), torch.zeros(4, dtype=torch.long))
+    optimizer = torch.optim.SGD([w], lr=0.01)  # the first optimizer of a process imports torch._dynamo
+    loss.backward()
+    optimizer.step()
+
+
+def _warm() -> None:
+    try:
+        for name in MODULES:
+            importlib.import_module(name)
+        from sph_viz.threads import configure_threads
+
+        configure_threads()
+        _first_step()
+    except Exception:  # the pages still import what they need; this only saves them the wait
+        _failed.set()
+        logging.getLogger("sph_viz").exception("warm-up failed")
+
+
+def start() -> None:
+    """Start the warm-up once per process (no-op when it ran, runs, or is turned off)."""
+    global _thread
+    if not enabled():
+        return
+    with _lock:
+        if _thread is None:
+            _thread = threading.Thread(target=_warm, name="sph-viz-warmup", daemon=True)
+            _thread.start()
+            atexit.register(_thread.join, 60)  # never leave the interpreter while inside torch
+
+
+def busy() -> bool:
+    """True while the warm-up thread is importing (a page should not wait on it for a line)."""
+    return _thread is not None and _thread.is_alive()
+
+
+def failed() -> bool:
+    return _failed.is_set()
+
+
+def torch_ready() -> bool:
+    """torch is imported in this process and no thread is still importing it."""
+    return "torch" in sys.modules and not busy()
