@@ -1,0 +1,109 @@
+"""The Toy page's view (epoch and tab) in the URL and the config file, and its live first chart."""
+
+import asyncio
+import json
+
+import pytest
+from app_helpers import open_page
+
+from sph_viz.fields import parse_values
+from sph_viz.settings import TOY_FIELDS, TOY_VIEW_FIELDS
+
+FIELDS = TOY_FIELDS + TOY_VIEW_FIELDS
+
+
+def figures(at) -> list[dict]:
+    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+
+
+def shown_titles(at) -> list[str]:
+    return [f["layout"].get("title", {}).get("text", "") for f in figures(at)]
+
+
+def test_a_shared_link_restores_the_epoch_and_the_tab(fresh_app):
+    at = open_page(fresh_app, "pages/toy.py", query={"epochs": "4", "epoch": "2", "tab": "curves"})
+    assert (at.session_state["toy_epoch"], at.session_state["toy_tab"]) == (2, "curves")
+    assert at.session_state["toy_tabs"] == "Curves"  # the tab the browser opens
+    (curves,) = figures(at)  # only the open tab runs: the curves, no representation
+    assert {t["name"] for t in curves["data"]} == {"original", "spherized"}
+    values, notes = parse_values(dict(at.query_params), FIELDS)
+    assert notes == [] and (values["epoch"], values["tab"], values["epochs"]) == (2, "curves", 4)
+    at.session_state["toy_tab"] = "step"  # what choosing the tab does (its on_change)
+    at.run()
+    reps = [t for t in shown_titles(at) if "representation" in t]
+    assert reps == ["original: representation, epoch 2", "spherized: representation, epoch 2"]
+    assert at.slider(key="toy_epoch_slider").value == 2
+    assert "tab" not in dict(at.query_params) and dict(at.query_params)["epoch"] == "2"
+
+
+def test_the_url_leaves_out_the_last_epoch_and_the_first_tab(fresh_app):
+    at = open_page(fresh_app, "pages/toy.py", query={"epochs": "3"})
+    assert at.session_state["toy_epoch"] == 3
+    assert "epoch" not in dict(at.query_params) and "tab" not in dict(at.query_params)
+    at.button(key="toy_reset").click().run()
+    assert dict(at.query_params)["epoch"] == "0"
+    at.slider(key="toy_epoch_slider").set_value(1).run()
+    assert at.session_state["toy_epoch"] == 1 and dict(at.query_params)["epoch"] == "1"
+    assert next(t for t in shown_titles(at) if "representation" in t) == "original: representation, epoch 1"
+
+
+def test_the_epoch_survives_a_visit_to_another_tab(fresh_app):
+    """The slider is not drawn while another tab is open; the epoch must not go with it."""
+    at = open_page(fresh_app, "pages/toy.py", query={"epochs": "3", "epoch": "1"})
+    at.session_state["toy_tab"] = "replay"
+    at.run()
+    assert any(f["frames"] for f in figures(at) if "frames" in f)  # the replay is drawn
+    at.session_state["toy_tab"] = "step"
+    at.run()
+    assert at.session_state["toy_epoch"] == 1 and dict(at.query_params)["epoch"] == "1"
+
+
+def test_an_uploaded_config_sets_the_epoch_and_the_tab(fresh_app):
+    at = open_page(fresh_app, "pages/toy.py", query={"epochs": "3"})
+    config = {"lr": 0.01, "epochs": 3, "batch_size": 16, "seed": 0, "noise": 0.05, "radius": 1.0}
+    config |= {"scale": 1.0, "epoch": 1, "tab": "replay"}
+    at.file_uploader(key="toy_config_upload").set_value(("c.json", json.dumps(config).encode(), "x")).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert (at.session_state["toy_epoch"], at.session_state["toy_tab"]) == (1, "replay")
+    assert parse_values(dict(at.query_params), FIELDS) == (config, [])
+
+
+@pytest.mark.parametrize(
+    ("query", "note", "epoch", "tab"),
+    [
+        ({"epoch": "-3"}, "epoch: -3 is outside [0, 500]; using 0.", 0, "step"),
+        ({"epoch": "9999"}, "epoch: 9999 is outside [0, 500]; using 500.", 2, "step"),
+        (
+            {"tab": "[x](https://e.invalid)"},
+            "is not one of step, replay, curves, export; using 'step'.",
+            2,
+            "step",
+        ),
+    ],
+)
+def test_bad_view_values_in_a_link_are_adjusted_with_a_message(fresh_app, query, note, epoch, tab):
+    at = open_page(fresh_app, "pages/toy.py", query={"epochs": "2"} | query)
+    assert note in " ".join(w.value for w in at.warning)
+    assert (at.session_state["toy_epoch"], at.session_state["toy_tab"]) == (epoch, tab)
+
+
+def test_the_first_chart_comes_while_the_nets_train(tmp_path):
+    """Over the websocket, as a tab sees it: each net's representation is drawn from its first
+    snapshot on, before its run ends; the finished page then shows the trained epochs."""
+    from st_charts import chart_run
+    from test_browser import serve
+
+    with serve(tmp_path) as url:
+        run = asyncio.run(chart_run(url, "toy", "epochs=30"))
+    titles = [t for _, t in run.charts]
+    live = [t for t in titles if t.endswith("(training…)")]
+    assert live[0] == "original: epoch 0 (training…)"
+    assert "spherized: epoch 0 (training…)" in live and "original: epoch 30 (training…)" in live
+    assert titles.index(live[-1]) < titles.index("original: representation, epoch 30")
+    assert titles[-4:] == [
+        "original: representation, epoch 30",
+        "original: input plane",
+        "spherized: representation, epoch 30",
+        "spherized: input plane",
+    ]
+    assert any(t.startswith("Training original: epoch") for t in run.texts)
