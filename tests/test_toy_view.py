@@ -3,6 +3,7 @@
 import asyncio
 import json
 
+import numpy as np
 import pytest
 from app_helpers import open_page
 
@@ -96,9 +97,10 @@ def test_the_first_chart_comes_while_the_nets_train(tmp_path):
     with serve(tmp_path) as url:
         run = asyncio.run(chart_run(url, "toy", "epochs=30"))
     titles = [t for _, t in run.charts]
+    assert titles[:2] == ["original: epoch 0 (training…)", "spherized: epoch 0 (waits its turn)"]
     live = [t for t in titles if t.endswith("(training…)")]
-    assert live[0] == "original: epoch 0 (training…)"
-    assert "spherized: epoch 0 (training…)" in live and "original: epoch 30 (training…)" in live
+    assert "original: epoch 30 (training…)" in live
+    assert live.index("original: epoch 30 (training…)") < live.index("spherized: epoch 0 (training…)")
     assert titles.index(live[-1]) < titles.index("original: representation, epoch 30")
     assert titles[-4:] == [
         "original: representation, epoch 30",
@@ -107,3 +109,19 @@ def test_the_first_chart_comes_while_the_nets_train(tmp_path):
         "spherized: input plane",
     ]
     assert any(t.startswith("Training original: epoch") for t in run.texts)
+
+
+@pytest.mark.parametrize("kind", ["original", "spherized"])
+def test_the_epoch_0_drawn_before_training_is_the_runs_first_snapshot(kind):
+    from sph_viz.app.toy_views import initial_snapshot
+    from sph_viz.specs import make_run_specs
+
+    values = {"epochs": 2, "seed": 5, "noise": 0.2, "radius": 2.0, "scale": 3.0}
+    spec = make_run_specs("toy", values, [kind], preset_name="paper")[kind]
+    before, first = initial_snapshot(spec), spec.run().train.snapshots[0]
+    assert (before.epoch, before.step) == (first.epoch, first.step) == (0.0, 0)
+    np.testing.assert_array_equal(before.features, first.features)
+    np.testing.assert_array_equal(before.predictions, first.predictions)
+    assert before.params.keys() == first.params.keys()
+    for name in first.params:
+        np.testing.assert_array_equal(before.params[name], first.params[name])

@@ -1,8 +1,9 @@
 """The Toy page's parts: both nets trained with a live view, and what it shows (epoch, tab).
 
-A first visit trains the two nets in the page's own run (about 1 s and 2 s on one core); the
-representation of the net in training is drawn from its first snapshot on and redrawn a few
-times a second, so the first chart comes before training ends. The epoch and the tab live in
+A first visit trains the two nets in the page's own run (about 1 s and 2 s on one core). Both
+nets' epoch 0 is drawn before training starts (the seeded initial nets, the same numbers as
+the run's first snapshot: tested), then the net in training is redrawn a few times a second,
+so the first chart comes long before training ends. The epoch and the tab live in
 `toy_epoch` / `toy_tab` (plain session keys, so a hidden tab's slider cannot drop them) and
 from there in the URL and the config file (`TOY_VIEW_FIELDS`).
 """
@@ -14,13 +15,14 @@ import time
 import numpy as np
 import streamlit as st
 
+from models.toy import make_toy_model
 from sph_viz.app.state import recall, remember, result_store
 from sph_viz.data import make_toy_data
-from sph_viz.experiments import ExperimentResult
+from sph_viz.experiments import ExperimentResult, seeded
 from sph_viz.figures.toy import make_representation_figure, representation_box
 from sph_viz.settings import TOY_CHOICES, TOY_TABS
 from sph_viz.specs import RunSpec, make_run_specs
-from sph_viz.train import Snapshot
+from sph_viz.train import Snapshot, predict
 
 TAB_LABELS = dict(zip(TOY_TABS, ("Step through epochs", "Replay", "Curves", "Export"), strict=True))
 LIVE_EVERY_S = 0.25  # the live view's redraw interval while a net trains
@@ -33,32 +35,53 @@ def live_radius(spec: RunSpec) -> float | None:
     return float(spec.model.radius) if spec.model.kind == "spherized" else None
 
 
-class LiveView:
-    """Two panels (one per net) and a progress bar, drawn while the page's run trains."""
+def initial_snapshot(spec: RunSpec) -> Snapshot:
+    """Epoch 0 of a toy run before it starts: its seeded net on its data, as `run_toy` builds them.
 
-    def __init__(self, specs: dict[str, RunSpec]) -> None:
+    Drawn while the first optimizer of a process still imports torch._dynamo (seconds), which
+    `train_model` does before its own first snapshot.
+    """
+    x, _ = make_toy_data(100, noise=spec.noise, seed=spec.data_seed)
+    model = seeded(lambda: make_toy_model(spec.model), spec.train.seed)
+    features, logits = predict(model, x)
+    params = {k: v.detach().numpy().copy() for k, v in model.classifier.named_parameters()}
+    return Snapshot(0.0, 0, features.numpy(), logits.argmax(1).numpy(), params)
+
+
+class LiveView:
+    """A progress bar and one panel per net, drawn while the page's run trains `todo`."""
+
+    def __init__(self, specs: dict[str, RunSpec], todo: list[str]) -> None:
         self.specs = specs
         self.holder = st.empty()
         box = self.holder.container()
         self.bar = box.progress(0.0, "Training…")
         cols = box.columns(len(specs))
         self.panels = {kind: col.empty() for kind, col in zip(specs, cols, strict=True)}
-        for kind, panel in self.panels.items():
-            panel.info(f"{kind}: waiting for its turn to train")
         spec = next(iter(specs.values()))
         _, y = make_toy_data(100, noise=spec.noise, seed=spec.data_seed)
         self.labels = y.numpy()
-        self.drawn_at = -np.inf
+        self.drawn_at, self.titles = -np.inf, {}
+        for kind in specs:
+            if kind not in todo:
+                self.panels[kind].info(f"{kind}: trained before, from the cache")
+        for k, kind in enumerate(todo):
+            note = "training…" if k == 0 else "waits its turn"
+            self.draw(kind, initial_snapshot(specs[kind]), note)
 
     def progress(self, index: int, kind: str, fraction: float, epoch: int) -> None:
         self.bar.progress((index + fraction) / len(self.specs), f"Training {kind}: epoch {epoch}")
 
     def snapshot(self, kind: str, snap: Snapshot, last_epoch: int) -> None:
-        """Draw the net's representation now if it is the first, the last or due."""
-        now = time.monotonic()
-        if snap.epoch not in (0, last_epoch) and now - self.drawn_at < LIVE_EVERY_S:
+        """on_snapshot of a run: draw it if it is the first, the last, or due."""
+        if snap.epoch in (0, last_epoch) or time.monotonic() - self.drawn_at >= LIVE_EVERY_S:
+            self.draw(kind, snap, "training…")
+
+    def draw(self, kind: str, snap: Snapshot, note: str) -> None:
+        title = f"{kind}: epoch {snap.epoch:g} ({note})"
+        if self.titles.get(kind) == title:  # already shown (epoch 0, drawn before training began)
             return
-        self.drawn_at = now
+        self.titles[kind], self.drawn_at = title, time.monotonic()
         radius = live_radius(self.specs[kind])
         fig = make_representation_figure(
             snap.features,
@@ -67,7 +90,7 @@ class LiveView:
             snap.params.get("bias"),
             radius=radius,
             predictions=snap.predictions,
-            title=f"{kind}: epoch {snap.epoch:g} (training…)",
+            title=title,
             box=SIGMOID_BOX if radius is None else None,
         )
         self.panels[kind].plotly_chart(fig)
@@ -82,7 +105,7 @@ def train_both(values: dict) -> dict[str, ExperimentResult]:
     results = {kind: recall("toy_memo", spec.cache_config) for kind, spec in specs.items()}
     if all(r is not None for r in results.values()):
         return results
-    live = LiveView(specs)
+    live = LiveView(specs, [kind for kind, res in results.items() if res is None])
     try:
         for i, (kind, spec) in enumerate(specs.items()):
             if results[kind] is not None:

@@ -34,6 +34,7 @@ MODULES = (
 _lock = threading.Lock()
 _thread: threading.Thread | None = None
 _failed = threading.Event()
+_torch_loaded = threading.Event()
 
 
 def enabled() -> bool:
@@ -55,11 +56,12 @@ def _first_step() -> None:
 
 def _warm() -> None:
     try:
-        for name in MODULES:
-            importlib.import_module(name)
-        from sph_viz.threads import configure_threads
+        from sph_viz.threads import configure_threads  # imports torch
 
         configure_threads()
+        _torch_loaded.set()  # enough for the device line; the rest is for the next page
+        for name in MODULES:
+            importlib.import_module(name)
         _first_step()
     except Exception:  # the pages still import what they need; this only saves them the wait
         _failed.set()
@@ -79,7 +81,7 @@ def start() -> None:
 
 
 def busy() -> bool:
-    """True while the warm-up thread is importing (a page should not wait on it for a line)."""
+    """True while the warm-up thread runs."""
     return _thread is not None and _thread.is_alive()
 
 
@@ -88,5 +90,5 @@ def failed() -> bool:
 
 
 def torch_ready() -> bool:
-    """torch is imported in this process and no thread is still importing it."""
-    return "torch" in sys.modules and not busy()
+    """torch is imported in this process: by the warm-up, or by another page with no warm-up running."""
+    return _torch_loaded.is_set() or ("torch" in sys.modules and not busy())
