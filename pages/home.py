@@ -21,22 +21,25 @@ from sph_viz.figures.layer import (
 from sph_viz.figures.toy import make_representation_figure
 from sph_viz.formulas import ANGLE, ANGLE_RANGE, LOGIT, NORM
 
+HEIGHT = 330  # px: a column of a 1280x720 screen is about 260 px wide
+
 
 @st.cache_resource(show_spinner=False)
 def home_figures() -> tuple[go.Figure, go.Figure, go.Figure]:
     """The three fixed figures (angle curve, point on the sphere, decision by angle); read-only."""
     z, phi, low = compute_angle_curve(1.0, 1e-6, 2)
-    curve = make_angle_curve_figure(z, phi, low)
-    curve.update_layout(height=250, margin={"t": 10, "b": 30})
+    curve = make_angle_curve_figure(z, phi, low, band_label=False)
+    curve.update_layout(height=HEIGHT, margin={"t": 30, "b": 30})
     stage = compute_walkthrough((0.5, -0.5), 1.0, 1e-6, 1.0)
     sphere = make_walkthrough_figure(stage, compute_reachable_patch(2, 1e-6, 1.0))
-    sphere.update_layout(height=250)
+    sphere.update_layout(height=HEIGHT)
+    sphere.update_scenes(xaxis_showticklabels=False, yaxis_showticklabels=False, zaxis_showticklabels=False)
     angles = np.concatenate([np.linspace(0.15, 0.55, 12), np.linspace(1.0, 1.4, 12)])
     points = np.stack([np.cos(angles), np.sin(angles)], 1)  # two classes on the circle
     decide = make_representation_figure(
         points, np.repeat([0, 1], 12), np.array([[1.0, -0.3], [-0.3, 1.0]]), None, radius=1.0
     )
-    decide.update_layout(height=250, margin={"t": 10, "b": 10}, showlegend=False)
+    decide.update_layout(height=HEIGHT, margin={"t": 10, "b": 10}, showlegend=False)
     return curve, sphere, decide
 
 

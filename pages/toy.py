@@ -4,7 +4,16 @@ import streamlit as st
 
 from sph_viz.app.exports import chart_with_export, data_downloads
 from sph_viz.app.state import config_controls, config_key, init_state_from_url, show_url_notes, sync_url
-from sph_viz.app.toy_views import epoch_slider, step_epoch, toy_tabs, train_both, view_query, view_values
+from sph_viz.app.toy_views import (
+    PLANE_HEIGHT,
+    REP_HEIGHT,
+    epoch_slider,
+    step_epoch,
+    toy_tabs,
+    train_both,
+    view_query,
+    view_values,
+)
 from sph_viz.app.widgets import controls
 from sph_viz.experiments import build_model
 from sph_viz.figures.reports import TOY_INPUT_BOX, toy_inputs, toy_panel_box, toy_representation_figure
@@ -49,6 +58,7 @@ def step_view(results: dict, n_epochs: int) -> None:
         snap = res.train.snapshots[epoch]
         box = toy_panel_box(res)
         rep = toy_representation_figure(res, snap, title=f"{kind}: representation, epoch {epoch}", box=box)
+        rep.update_layout(height=REP_HEIGHT)
         chart_with_export(rep, f"toy-{kind}-representation-epoch{epoch}", f"toy_rep_{kind}", col)
         w, b = snap.params["weight"], snap.params.get("bias")
         cross = compute_crossing(w, b)
@@ -62,6 +72,7 @@ def step_view(results: dict, n_epochs: int) -> None:
         model.load_state_dict(snap.state)
         grid = compute_decision_grid(model, TOY_INPUT_BOX, resolution=90)
         plane = make_input_plane_figure(toy_inputs(res), res.labels, grid, title=f"{kind}: input plane")
+        plane.update_layout(height=PLANE_HEIGHT)
         chart_with_export(plane, f"toy-{kind}-input-plane-epoch{epoch}", f"toy_plane_{kind}", col)
 
 

@@ -125,3 +125,30 @@ def test_the_epoch_0_drawn_before_training_is_the_runs_first_snapshot(kind):
     assert before.params.keys() == first.params.keys()
     for name in first.params:
         np.testing.assert_array_equal(before.params[name], first.params[name])
+
+
+def test_the_replay_legend_sits_under_its_controls_in_fixed_margins():
+    """Plotly grows a margin for a legend that does not fit it, shrinking the panels and moving the
+    slider and buttons (placed in fractions of the panels' height) onto each other: so the
+    margins are fixed and the legend's two-a-row entries fit under the buttons."""
+    from sph_viz.figures.toy import BELOW_PX, BUTTONS_TOP_PX, LEGEND_TOP_PX, PLOT_PX, make_toy_animation
+    from sph_viz.figures.toy import make_representation_figure as rep
+
+    rng = np.random.default_rng(0)
+    x, y = rng.random((20, 2)), np.repeat([0, 1], 10)
+    w = rng.normal(size=(2, 2))
+    panels = {
+        "original": [rep(x, y, w, rng.normal(size=2)) for _ in range(3)],
+        "spherized": [
+            rep(x / np.linalg.norm(x, axis=1, keepdims=True), y, w, None, radius=1.0) for _ in range(3)
+        ],
+    }
+    fig = make_toy_animation(panels, ["0", "1", "2"])
+    assert fig.layout.margin.autoexpand is False and fig.layout.margin.b == BELOW_PX
+    legend = fig.layout.legend
+    assert legend.orientation == "h" and legend.yanchor == "top"
+    assert -legend.y * PLOT_PX == LEGEND_TOP_PX >= BUTTONS_TOP_PX + 40  # under the buttons
+    shown = [t for t in fig.data if t.showlegend is not False]
+    rows = -(-len(shown) // 2)  # two entries a row (entrywidth 45 % of the width)
+    assert legend.entrywidth * 2 < 1 and legend.entrywidthmode == "fraction"
+    assert LEGEND_TOP_PX + rows * 34 <= BELOW_PX  # 34 px a row at 16 px text, measured in Chromium

@@ -25,6 +25,7 @@ from sph_viz.specs import RunSpec, make_run_specs
 from sph_viz.train import Snapshot, predict
 
 TAB_LABELS = dict(zip(TOY_TABS, ("Step through epochs", "Replay", "Curves", "Export"), strict=True))
+REP_HEIGHT, PLANE_HEIGHT = 560, 470  # px: plots about 300 px square in a column of a 1280-px screen
 LIVE_EVERY_S = 0.25  # the live view's redraw interval while a net trains
 # sigmoid features lie in (0, 1)^2: a fixed view for the original net's live panel
 SIGMOID_BOX = representation_box(np.array([[0.0, 0.0], [1.0, 1.0]]), None)
@@ -93,7 +94,7 @@ class LiveView:
             title=title,
             box=SIGMOID_BOX if radius is None else None,
         )
-        self.panels[kind].plotly_chart(fig)
+        self.panels[kind].plotly_chart(fig.update_layout(height=REP_HEIGHT))
 
     def close(self) -> None:
         self.holder.empty()

@@ -23,23 +23,23 @@ def compute_angle_curve(alpha: float, delta: float, n: int, z_max: float = 10.0,
     return z, angularize(z, alpha, phi_low), phi_low
 
 
-def make_angle_curve_figure(z: np.ndarray, phi: np.ndarray, phi_low: float, *, marker_z=None) -> go.Figure:
-    """phi = (pi/2 - phi_L) sigmoid(alpha z) + phi_L, with the reachable band [phi_L, pi/2]."""
+def make_angle_curve_figure(
+    z: np.ndarray, phi: np.ndarray, phi_low: float, *, marker_z=None, band_label: bool = True
+) -> go.Figure:
+    """phi = (pi/2 - phi_L) sigmoid(alpha z) + phi_L, with the reachable band [phi_L, pi/2].
+
+    `band_label=False` leaves the band's words out, for a narrow column where they would
+    cross the curve.
+    """
     fig = go.Figure()
-    fig.add_hrect(
-        y0=phi_low,
-        y1=math.pi / 2,
-        fillcolor="#4c78a8",
-        opacity=0.08,
-        line_width=0,
-        annotation_text="reachable angles [φ_L, π/2]",
-        annotation_position="top left",
-    )
-    fig.add_hline(
+    words = {"annotation_text": "reachable angles [φ_L, π/2]", "annotation_position": "top left"}
+    band = {"fillcolor": "#4c78a8", "opacity": 0.08, "line_width": 0} | (words if band_label else {})
+    fig.add_hrect(y0=phi_low, y1=math.pi / 2, **band)
+    fig.add_hline(  # above the line at the left, where the curve lies on it: clear of the tick labels
         y=phi_low,
         line_dash="dot",
         annotation_text=f"φ_L = {phi_low:.3g}",
-        annotation_position="bottom right",
+        annotation_position="top left",
     )
     fig.add_hline(y=math.pi / 2, line_dash="dot", annotation_text="π/2", annotation_position="top right")
     fig.add_trace(go.Scatter(x=z, y=phi, mode="lines", name="φ(z)", line={"width": 3, "color": "#4c78a8"}))

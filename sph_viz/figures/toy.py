@@ -19,7 +19,9 @@ from sph_viz.geometry import (
 
 CLASS_COLORS = ("#1f77b4", "#ff7f0e")  # class 0 near (0,0), class 1 near (1,1)
 LINE_COLORS = {"w1": "#1f77b4", "w2": "#ff7f0e", "D12": "#2ca02c"}
-LINE_NAMES = {"w1": "w₁·h + b₁ = 0", "w2": "w₂·h + b₂ = 0", "D12": "D₁₂ (decision boundary)"}
+LINE_NAMES = {"w1": "w₁·h + b₁ = 0", "w2": "w₂·h + b₂ = 0", "D12": "D₁₂ (boundary)"}
+# under the plot, two entries a row: half the height of one a row in a 400-px column (1280x720)
+TWO_COLUMN_LEGEND = {"orientation": "h", "y": -0.22, "entrywidth": 0.45, "entrywidthmode": "fraction"}
 
 
 def representation_box(features: np.ndarray, radius: float | None) -> Box:
@@ -108,7 +110,7 @@ def make_representation_figure(
     crossing = compute_crossing(weight, bias)
     if crossing is not None:
         fig.add_trace(crossing_trace(crossing, box))
-    fig.update_layout(title=title, font=FONT, legend={"orientation": "h", "y": -0.22})
+    fig.update_layout(title=title, font=FONT, legend=TWO_COLUMN_LEGEND)
     fig.update_xaxes(range=list(box[:2]), title="h₁", zeroline=True, constrain="domain")
     fig.update_yaxes(
         range=list(box[2:]),
@@ -181,7 +183,7 @@ def make_input_plane_figure(
     )
     for trace in _points(x, labels, None, size=7):
         fig.add_trace(trace)
-    fig.update_layout(title=title, font=FONT, legend={"orientation": "h", "y": -0.22})
+    fig.update_layout(title=title, font=FONT, legend=TWO_COLUMN_LEGEND)
     fig.update_xaxes(title="x₁", range=[grid.xs[0], grid.xs[-1]], constrain="domain")
     fig.update_yaxes(
         title="x₂", scaleanchor="x", scaleratio=1, range=[grid.ys[0], grid.ys[-1]], constrain="domain"
@@ -225,8 +227,10 @@ def make_curves_figure(histories: dict[str, Sequence[dict]]) -> go.Figure:
     return legible(fig)
 
 
-PLOT_PX, BELOW_PX = 350, 190  # the replay's panel height and the band under it (axis titles, controls)
-SLIDER_TOP_PX, BUTTONS_TOP_PX = 60, 150  # below the axis titles; the buttons under the slider's labels
+# The replay's panel height and the band under it: axis titles, slider, buttons, then the legend
+# (two entries a row, so the panels get the whole width of a 1280-px screen).
+PLOT_PX, BELOW_PX = 350, 390
+SLIDER_TOP_PX, BUTTONS_TOP_PX, LEGEND_TOP_PX = 60, 150, 200  # px below the panels
 
 
 def _legend_style(panel: str, trace_name: str, col: int) -> dict:
@@ -241,7 +245,8 @@ def make_toy_animation(panels: dict[str, list[go.Figure]], labels: list[str]) ->
     frame) with Plotly's own Play / Pause buttons and frame slider: it runs in the browser.
 
     Each net lists its own lines in the legend (a bias-free net's have no b); the slider and
-    its epoch label sit above the buttons, so neither covers the other at any width.
+    its epoch label sit above the buttons, so neither covers the other at any width, and the
+    legend is under both, two entries a row.
     """
     names = list(panels)
     fig = make_subplots(rows=1, cols=len(names), subplot_titles=names, horizontal_spacing=0.08)
@@ -282,10 +287,14 @@ def make_toy_animation(panels: dict[str, list[go.Figure]], labels: list[str]) ->
         "transition": {"duration": 0},
     }
     top = 60
+    legend = {"yanchor": "top", "y": -LEGEND_TOP_PX / PLOT_PX, "x": 0.0, "xanchor": "left"}
     fig.update_layout(
         font=FONT,
         height=top + PLOT_PX + BELOW_PX,
-        margin={"t": top, "b": BELOW_PX},
+        # fixed margins: Plotly would grow them for the legend, shrink the panels and move the
+        # controls (placed in fractions of the panels' height) onto each other
+        margin={"t": top, "b": BELOW_PX, "l": 50, "r": 10, "autoexpand": False},
+        legend=TWO_COLUMN_LEGEND | legend,
         updatemenus=[
             {
                 "type": "buttons",
