@@ -8,6 +8,7 @@ from sph_viz.app.toy_views import (
     PLANE_HEIGHT,
     REP_HEIGHT,
     epoch_slider,
+    replay_frames,
     step_epoch,
     toy_tabs,
     train_both,
@@ -33,17 +34,12 @@ def toy_controls() -> dict:
     return v
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@st.cache_resource(max_entries=16, show_spinner=False)
 def replay_figure(keys: tuple[str, ...], _results: dict):
-    """The side-by-side animation (about 50 frames); built once per pair of configurations."""
-    results = _results
-    stride = max(1, (len(results["original"].train.snapshots) - 1) // 50)
-    panels = {}
-    for kind, res in results.items():
-        box = toy_panel_box(res)
-        panels[kind] = [toy_representation_figure(res, s, box=box) for s in res.train.snapshots[::stride]]
-    labels = [f"{s.epoch:g}" for s in results["original"].train.snapshots[::stride]]
-    return make_toy_animation(panels, labels)
+    """The side-by-side animation (about 50 frames); built once per pair of configurations, shared
+    read-only (a cached copy would be unpickled on every rerun)."""
+    panels, labels, boxes = replay_frames(_results)
+    return make_toy_animation(panels, labels, boxes=boxes)
 
 
 def step_view(results: dict, n_epochs: int) -> None:

@@ -152,3 +152,26 @@ def test_the_replay_legend_sits_under_its_controls_in_fixed_margins():
     rows = -(-len(shown) // 2)  # two entries a row (entrywidth 45 % of the width)
     assert legend.entrywidth * 2 < 1 and legend.entrywidthmode == "fraction"
     assert LEGEND_TOP_PX + rows * 34 <= BELOW_PX  # 34 px a row at 16 px text, measured in Chromium
+
+
+def test_the_replay_from_traces_equals_the_replay_from_figures():
+    """The page builds its replay from each snapshot's traces (milliseconds), not from a figure per
+    snapshot (seconds): the same animation, to the last number."""
+    from sph_viz.app.toy_views import replay_frames
+    from sph_viz.figures.reports import toy_panel_box, toy_representation_figure
+    from sph_viz.figures.toy import make_toy_animation
+    from sph_viz.specs import make_run_specs
+
+    specs = make_run_specs(
+        "toy", {"epochs": 6, "radius": 1.5}, ["original", "spherized"], preset_name="paper"
+    )
+    results = {kind: spec.run() for kind, spec in specs.items()}
+    panels, labels, boxes = replay_frames(results, frames=3)  # every second snapshot
+    assert labels == ["0", "2", "4", "6"]
+    fast = make_toy_animation(panels, labels, boxes=boxes)
+    figures = {
+        kind: [toy_representation_figure(res, s, box=toy_panel_box(res)) for s in res.train.snapshots[::2]]
+        for kind, res in results.items()
+    }
+    assert json.loads(fast.to_json()) == json.loads(make_toy_animation(figures, labels).to_json())
+    assert len(fast.frames) == 4

@@ -19,7 +19,8 @@ from models.toy import make_toy_model
 from sph_viz.app.state import recall, remember, result_store
 from sph_viz.data import make_toy_data
 from sph_viz.experiments import ExperimentResult, seeded
-from sph_viz.figures.toy import make_representation_figure, representation_box
+from sph_viz.figures.reports import sphere_radius, toy_panel_box
+from sph_viz.figures.toy import make_representation_figure, representation_box, representation_traces
 from sph_viz.settings import TOY_CHOICES, TOY_TABS
 from sph_viz.specs import RunSpec, make_run_specs
 from sph_viz.train import Snapshot, predict
@@ -124,6 +125,29 @@ def train_both(values: dict) -> dict[str, ExperimentResult]:
     finally:
         live.close()
     return results
+
+
+def replay_frames(results: dict[str, ExperimentResult], frames: int = 50) -> tuple[dict, list[str], dict]:
+    """`make_toy_animation`'s panels (each net's traces at about `frames` snapshots), labels and
+    boxes: the traces `toy_representation_figure` would draw, without building a figure each."""
+    stride = max(1, (len(results["original"].train.snapshots) - 1) // frames)
+    panels, boxes = {}, {}
+    for kind, res in results.items():
+        boxes[kind], radius = toy_panel_box(res), sphere_radius(res.model)
+        panels[kind] = [
+            representation_traces(
+                s.features,
+                res.labels,
+                s.params["weight"],
+                s.params.get("bias"),
+                box=boxes[kind],
+                radius=radius,
+                predictions=s.predictions,
+            )
+            for s in res.train.snapshots[::stride]
+        ]
+    labels = [f"{s.epoch:g}" for s in results["original"].train.snapshots[::stride]]
+    return panels, labels, boxes
 
 
 # ---------------------------------------------------------------- what the page shows
