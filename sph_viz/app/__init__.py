@@ -1,7 +1,9 @@
 """The dashboard's Streamlit helpers; only `app.py` and `pages/` import this package.
 
 `state` (device, store, memo, URL, config file), `widgets` (controls from the field tables),
-`exports` (downloads), `runs` (training in the background), `views` and `overlap_views`.
+`exports` (downloads), `runs` (training in the background), `views` and `overlap_views`,
+`toy_views` (the Toy page's live training and view state), `warmup` (torch loaded in the
+background after Home has drawn).
 """
 
 import streamlit as st

@@ -40,8 +40,9 @@ def live_radius(spec: RunSpec) -> float | None:
 def initial_snapshot(spec: RunSpec) -> Snapshot:
     """Epoch 0 of a toy run before it starts: its seeded net on its data, as `run_toy` builds them.
 
-    Drawn while the first optimizer of a process still imports torch._dynamo (seconds), which
-    `train_model` does before its own first snapshot.
+    Drawn before training starts, so the first chart does not wait for `train_model`'s own
+    first snapshot, which comes after the process's first optimizer has imported torch._dynamo
+    (seconds, once).
     """
     x, _ = make_toy_data(100, noise=spec.noise, seed=spec.data_seed)
     model = seeded(lambda: make_toy_model(spec.model), spec.train.seed)

@@ -30,6 +30,9 @@ MODULES = (
     "sph_viz.app.exports",
     "sph_viz.app.live",
 )
+# Then what the other pages' first runs import: scikit-learn (subsampled views) and the
+# pandas and pyarrow that Streamlit's tables use (the baseline loaded these on Home).
+LATER = ("sklearn.model_selection", "pandas", "pyarrow")
 
 _lock = threading.Lock()
 _thread: threading.Thread | None = None
@@ -63,6 +66,8 @@ def _warm() -> None:
         for name in MODULES:
             importlib.import_module(name)
         _first_step()
+        for name in LATER:
+            importlib.import_module(name)
     except Exception:  # the pages still import what they need; this only saves them the wait
         _failed.set()
         logging.getLogger("sph_viz").exception("warm-up failed")
