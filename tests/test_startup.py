@@ -101,3 +101,27 @@ def test_warm_up_can_be_turned_off(monkeypatch):
     for value, on in [("0", False), ("off", False), ("1", True), ("", True)]:
         monkeypatch.setenv(warmup.WARMUP_ENV, value)
         assert warmup.enabled() is on
+
+
+def test_figures_drawn_during_the_warm_up_never_see_a_half_imported_module(tmp_path):
+    """Plotly reads sys.modules["pandas"] on every figure; while another thread imports pandas it
+    is half-built there (AttributeError). The app imports pandas before any page draws, so
+    figures built while the warm-up imports torch and scikit-learn must all succeed."""
+    code = (
+        "import sys\nimport sph_viz.app\nfrom sph_viz.app import warmup\n"
+        "assert 'pandas' in sys.modules and 'sklearn' not in sys.modules\n"
+        "import numpy as np\nfrom sph_viz.figures.toy import make_representation_figure\n"
+        "x, y = np.random.default_rng(0).random((20, 2)), np.repeat([0, 1], 10)\n"
+        "warmup.start()\nn = 0\n"
+        "while warmup.busy() or n == 0:\n"
+        "    make_representation_figure(x, y, np.eye(2), np.ones(2)).to_json()\n"
+        "    n += 1\n"
+        "assert not warmup.failed() and 'sklearn' in sys.modules\n"
+        "print('ok', n)"
+    )
+    env = {**os.environ, "SPH_VIZ_CACHE_DIR": str(tmp_path)}
+    env.pop("SPH_VIZ_WARMUP", None)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert out.stdout.startswith("ok"), out.stderr[-3000:]

@@ -30,9 +30,9 @@ MODULES = (
     "sph_viz.app.exports",
     "sph_viz.app.live",
 )
-# Then what the other pages' first runs import: scikit-learn (subsampled views) and the
-# pandas and pyarrow that Streamlit's tables use (the baseline loaded these on Home).
-LATER = ("sklearn.model_selection", "pandas", "pyarrow")
+# Then what other pages' first runs import: scikit-learn (subsampled views; the baseline loaded
+# it on Home). Never a module Plotly peeks at in sys.modules (pandas: see sph_viz/app/__init__).
+LATER = ("sklearn.model_selection",)
 
 _lock = threading.Lock()
 _thread: threading.Thread | None = None
