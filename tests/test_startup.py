@@ -85,6 +85,7 @@ def test_the_warm_up_loads_what_training_needs_and_touches_no_random_state(tmp_p
         "assert not warmup.failed() and warmup.torch_ready() and not warmup.busy()\n"
         "assert all(m in sys.modules for m in warmup.MODULES + warmup.LATER + ('torch._dynamo',))\n"
         "assert torch.equal(state, torch.random.get_rng_state())\n"
+        "import gc\nassert gc.get_freeze_count() > 100_000\n"  # the imports' objects, out of the GC's way
         "print('ok')"
     )
     env = {**os.environ, "SPH_VIZ_CACHE_DIR": str(tmp_path)}
