@@ -25,8 +25,8 @@ from typing import BinaryIO
 import numpy as np
 import torch
 
-BUNDLED_MNIST = Path(__file__).resolve().parent.parent / "data" / "mnist"
-MNIST_CREDIT = "MNIST by Yann LeCun, Corinna Cortes and Christopher J.C. Burges, licensed under CC BY-SA 3.0."
+from sph_viz.bundled import BUNDLED_MNIST, MNIST_CREDIT  # noqa: F401 (re-exported)
+
 IMAGE_MAGIC, LABEL_MAGIC = 2051, 2049
 SPLITS = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),

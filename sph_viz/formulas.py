@@ -8,4 +8,8 @@ CARTESIAN = (
     r"\prod_{i<n}\sin\varphi_i\,\cos\varphi_n,\ \prod_{i\le n}\sin\varphi_i\Bigr)"
 )
 NORM = r"\lVert s\rVert = r"
-LOGIT = r"\mathrm{logit}_j = w_j \cdot s = r\,\lVert w_j\rVert \cos\angle(s, w_j)"
+# two lines: one fits a third of a 1280-px-wide page
+LOGIT = (
+    r"\begin{aligned}\mathrm{logit}_j &= w_j \cdot s \\"
+    r" &= r\,\lVert w_j\rVert \cos\angle(s, w_j)\end{aligned}"
+)

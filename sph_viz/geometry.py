@@ -1,12 +1,19 @@
-"""Plane and sphere geometry the figures draw: hyperplanes, their crossing, decision grids."""
+"""Plane and sphere geometry the figures draw: hyperplanes, their crossing, decision grids.
+
+NumPy only at import: torch (a decision grid runs a model) and scikit-learn (a stratified
+subsample) are imported by the two functions that use them, so a page that only draws
+lines and spheres (Home) loads neither.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from torch import nn
+
+if TYPE_CHECKING:
+    from torch import nn
 
 Box = tuple[float, float, float, float]  # x0, x1, y0, y1
 
@@ -56,9 +63,10 @@ class DecisionGrid:
     prob: np.ndarray  # (H, W): P(class 1)
 
 
-@torch.no_grad()
 def compute_decision_grid(model: nn.Module, box: Box, resolution: int = 120) -> DecisionGrid:
     """P(class 1) of a 2-class model on a resolution x resolution grid over box."""
+    import torch
+
     xs = np.linspace(box[0], box[1], resolution)
     ys = np.linspace(box[2], box[3], resolution)
     gx, gy = np.meshgrid(xs, ys)
@@ -66,7 +74,8 @@ def compute_decision_grid(model: nn.Module, box: Box, resolution: int = 120) -> 
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    prob = torch.softmax(model(pts.to(device)), dim=1)[:, 1].cpu().numpy()
+    with torch.no_grad():
+        prob = torch.softmax(model(pts.to(device)), dim=1)[:, 1].cpu().numpy()
     model.train(was_training)
     return DecisionGrid(xs, ys, prob.reshape(resolution, resolution))
 
@@ -100,7 +109,7 @@ def stratified_subsample(labels: np.ndarray, cap: int, seed: int = 0) -> np.ndar
     labels = np.asarray(labels)
     if len(labels) <= cap:
         return np.arange(len(labels))
-    from sklearn.model_selection import train_test_split  # ~1 s to import: only where it is used
+    from sklearn.model_selection import train_test_split
 
     _, counts = np.unique(labels, return_counts=True)
     stratify = labels if counts.min() >= 2 else None  # a class of one cannot be split

@@ -178,9 +178,10 @@ def preset(experiment: str, name: str) -> Preset:
 SPHERIZED_SLIDER = {"target": "model", "only": ("spherized",), "widget": "slider", "step": 0.1}
 SEED = Field("seed", int, 0, 0, 2**31 - 1, help="random seed of weights and batch order", target="train")
 
+TOY_MAX_EPOCHS = 500
 TOY_FIELDS = (
     Field("lr", float, 0.01, 1e-4, 1.0, label="learning rate", target="train", step=0.005),
-    Field("epochs", int, 100, 1, 500, target="train"),
+    Field("epochs", int, 100, 1, TOY_MAX_EPOCHS, target="train"),
     Field("batch_size", int, 16, 1, 200, label="batch size", target="train"),
     SEED,
     Field("noise", float, 0.05, 0.0, 0.5, label="noise (± per axis)", widget="slider", step=0.01),
@@ -188,6 +189,13 @@ TOY_FIELDS = (
     Field("scale", float, 1.0, 0.1, 20.0, label="initial α (spherized)", **SPHERIZED_SLIDER),
 )
 TOY_CHOICES = tuple(TOY_MODELS)
+# What the Toy page shows of its runs (not how they train): in its URL and config file, not the CLI.
+# The URL leaves out the defaults: the last epoch (any epoch past the end means the last) and the first tab.
+TOY_TABS = ("step", "replay", "curves", "export")
+TOY_VIEW_FIELDS = (
+    Field("epoch", int, TOY_MAX_EPOCHS, 0, TOY_MAX_EPOCHS, help="the epoch shown (past the last: the last)"),
+    Field("tab", str, "step", choices=TOY_TABS, help="the tab shown"),
+)
 
 # 0 (or "preset") keeps the preset's own value.
 VIS3D_FIELDS = (

@@ -167,7 +167,8 @@ def go_to(page, label: str) -> None:
 def test_home(page, shots):
     page.get_by_text("what a network learns when it may use only angles").wait_for(timeout=30_000)
     wait_for_charts(page, 2)
-    assert "CPU" in page.inner_text("body") or "CUDA" in page.inner_text("body")
+    # the device line follows once the background warm-up has loaded torch (Home itself does not)
+    page.get_by_text(re.compile(r"Device: (CPU|CUDA|Apple)")).wait_for(timeout=120_000)
     page.screenshot(path=shots / "home.png")
 
 
@@ -200,7 +201,8 @@ def test_bad_config_upload_shows_a_message_and_keeps_the_page(page, tmp_path):
     page.get_by_text("Configuration file").click()
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(bad))
     page.get_by_text("Config not loaded: config file is not valid JSON").wait_for(timeout=30_000)
-    wait_for_charts(page, 4)  # what was shown stays
+    wait_for_charts(page, 1)  # what was shown stays: the Replay tab left open above (only it runs)
+    expect(page.get_by_role("tab", name="Replay")).to_have_attribute("aria-selected", "true")
 
 
 def test_vis3d_page_trains_live_and_shows_the_sphere(page, shots):
@@ -425,3 +427,105 @@ def test_png_export_through_kaleido_and_the_system_chromium():
     fig = go.Figure(go.Scatter(x=[0, 1], y=[1, 0]))
     png = fig.to_image(format="png", width=400, height=300)  # what the ⬇ PNG buttons send
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 1000
+
+
+# ---------------------------------------------------------------- start-up and the Toy page's view
+
+
+def server_pid(url: str) -> int:
+    """The process of the `streamlit run` serving url (found by its port on the command line)."""
+    port = url.rsplit(":", 1)[1]
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        flag = b"--server.port"
+        if b"streamlit" in cmdline and flag in cmdline and cmdline[cmdline.index(flag) + 1] == port.encode():
+            return int(proc.name)
+    raise LookupError(f"no server process for {url}")
+
+
+def heavy_libraries(pid: int) -> set[str]:
+    """Which of torch, scipy, scikit-learn have compiled code mapped into the process."""
+    maps = Path(f"/proc/{pid}/maps").read_text()
+    return {name for name in ("torch", "scipy", "sklearn") if f"/site-packages/{name}/" in maps}
+
+
+def small_page(page, url: str):
+    """A tab of its own at 1280x720 (a projector's size); its console errors, bar 404s, collected."""
+    context = page.context.browser.new_context(viewport={"width": 1280, "height": 720})
+    pg = context.new_page()
+    pg.console_errors = []
+    pg.on(
+        "console",
+        lambda m: m.type == "error" and "status of 404" not in m.text and pg.console_errors.append(m.text),
+    )
+    pg.on("pageerror", lambda e: pg.console_errors.append(str(e)))
+    pg.goto(url)
+    return pg
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads the server's /proc/<pid>/maps")
+def test_home_draws_without_torch_scipy_or_sklearn_in_the_server(page, tmp_path, monkeypatch, shots):
+    monkeypatch.setenv("SPH_VIZ_WARMUP", "0")  # so nothing loads them after Home has drawn
+    with serve(tmp_path) as url:
+        pg = small_page(page, url)
+        pg.get_by_text("what a network learns when it may use only angles").wait_for(timeout=60_000)
+        wait_for_charts(pg, 3)
+        pg.get_by_text("Device: chosen when a page first trains").wait_for()
+        assert heavy_libraries(server_pid(url)) == set()
+        assert pg.console_errors == []
+        pg.context.close()
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads the server's /proc/<pid>/maps")
+def test_home_names_the_device_once_the_warm_up_has_loaded_torch(page, tmp_path, shots):
+    with serve(tmp_path) as url:
+        pg = small_page(page, url)
+        wait_for_charts(pg, 3)
+        pg.get_by_text(re.compile(r"Device: (CPU \(\d+ threads?\)|CUDA|Apple MPS)")).wait_for(timeout=120_000)
+        assert "torch" in heavy_libraries(server_pid(url))  # the check above can see it
+        frames_drawn(pg)
+        pg.screenshot(path=shots / "home-1280x720.png")
+        assert pg.console_errors == []
+        pg.context.close()
+
+
+def test_a_shared_toy_link_restores_the_epoch_and_the_tab(page, server, shots, tmp_path):
+    """Open a shared link at 1280x720: the Replay tab and epoch 2 come back; the config file
+    downloaded there, uploaded in another tab, brings both back too."""
+    import json
+
+    pg = small_page(page, f"{server}/toy?epochs=6&seed=3&epoch=2&tab=replay")
+    expect(pg.get_by_role("tab", name="Replay")).to_have_attribute("aria-selected", "true", timeout=120_000)
+    pg.locator(".updatemenu-button").filter(has_text="Play").wait_for(timeout=60_000)
+    frames_drawn(pg)
+    pg.screenshot(path=shots / "toy-replay-1280x720.png")
+    pg.get_by_text("Configuration file").click()
+    with pg.expect_download() as download:
+        pg.get_by_role("button", name="Download config (JSON)").click()
+    saved = tmp_path / "toy.json"
+    download.value.save_as(saved)
+    config = json.loads(saved.read_text())
+    assert (config["epoch"], config["tab"], config["epochs"], config["seed"]) == (2, "replay", 6, 3)
+    pg.get_by_role("tab", name="Step through epochs").click()
+    pg.get_by_text("spherized: representation, epoch 2").wait_for(timeout=60_000)
+    expect(pg.locator(".st-key-toy_epoch_slider input[type=range]")).to_have_value("2")
+    pg.wait_for_url(re.compile(r"[?&]epoch=2(&|$)"))
+    assert "tab=" not in pg.url  # the first tab is the default: left out of the link
+    wait_for_charts(pg, 4)
+    frames_drawn(pg)
+    pg.screenshot(path=shots / "toy-1280x720.png")
+    assert pg.console_errors == []
+    pg.context.close()
+
+    other = small_page(page, f"{server}/toy?epochs=6&seed=3")  # the last epoch, the first tab
+    other.get_by_text("original: representation, epoch 6").wait_for(timeout=120_000)
+    other.get_by_text("Configuration file").click()
+    other.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(saved))
+    expect(other.get_by_role("tab", name="Replay")).to_have_attribute("aria-selected", "true", timeout=60_000)
+    other.wait_for_url(re.compile(r"[?&]tab=replay(&|$)"))
+    assert re.search(r"[?&]epoch=2(&|$)", other.url)
+    assert other.console_errors == []
+    other.context.close()

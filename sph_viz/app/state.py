@@ -1,6 +1,10 @@
 """Per-server and per-session state: device, result store, session memo, URL and config file.
 
 Session-state keys are prefixed by page ("toy_", "vis3d_", "overlap_", "layer_").
+
+Light to import: the URL and config-file helpers need only Streamlit, so the device, the
+result store, the training queue and the data checks import torch (and what the queue
+brings) inside the functions that use them; a page that never trains (Home) loads none of it.
 """
 
 from __future__ import annotations
@@ -10,32 +14,50 @@ import logging
 import os
 import uuid
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
 from sph_viz.app.text import plain
-from sph_viz.data import DataError, show_path
-from sph_viz.device import describe_device, pick_device
-from sph_viz.experiments import ExperimentResult
 from sph_viz.fields import Field, parse_config_json, parse_values, to_query
-from sph_viz.scheduler import Scheduler, Ticket
-from sph_viz.store import ResultStore, config_key
-from sph_viz.threads import configure_threads
+
+if TYPE_CHECKING:
+    import torch
+
+    from sph_viz.experiments import ExperimentResult
+    from sph_viz.scheduler import Scheduler, Ticket
+    from sph_viz.store import ResultStore
 
 
 @st.cache_resource
-def app_device():
+def app_device() -> torch.device:
+    from sph_viz.device import pick_device
+
     return pick_device("auto")
 
 
 def device_text() -> str:
+    """The device line, e.g. 'CPU (2 threads)', with the thread count the queue will train with."""
+    from sph_viz.device import describe_device
+    from sph_viz.threads import configure_threads
+
+    configure_threads()
     return describe_device(app_device())
 
 
 @st.cache_resource
 def result_store() -> ResultStore:
     """Shared by every session; entries are keyed by the full configuration."""
+    from sph_viz.store import ResultStore
+
     return ResultStore()
+
+
+def config_key(config: dict) -> str:
+    """The result cache's key of a configuration (`sph_viz.store.config_key`)."""
+    from sph_viz.store import config_key
+
+    return config_key(config)
 
 
 MEMO_SIZE = 16  # results a session keeps in memory (a CNN-Vis3D result is ~7 MiB)
@@ -142,6 +164,9 @@ def _session_alive(owner: str) -> bool:
 @st.cache_resource
 def scheduler() -> Scheduler:
     """The server's one training queue (see `sph_viz.scheduler`); torch's threads are set here, once."""
+    from sph_viz.scheduler import Scheduler
+    from sph_viz.threads import configure_threads
+
     configure_threads()
     return Scheduler(is_alive=_session_alive)
 
@@ -197,6 +222,8 @@ def check_data_access(text: str) -> str:
     Decided on the text alone, before the file system is touched, so a refusal tells a remote
     user nothing about which folders exist.
     """
+    from sph_viz.data import DataError, show_path
+
     folder = text.strip()
     if not folder or served_locally():
         return folder

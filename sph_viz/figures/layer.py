@@ -1,4 +1,8 @@
-"""Stage-by-stage figures of the spherization layer itself. Pure: numbers in, figure out."""
+"""Stage-by-stage figures of the spherization layer itself. Pure: numbers in, figure out.
+
+The numbers come from the layer's NumPy twin (`sph_viz.layer_numpy`, tested equal to the torch
+layer), so the pages that draw these import no torch.
+"""
 
 from __future__ import annotations
 
@@ -7,37 +11,35 @@ from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
-import torch
 
 from sph_viz.figures.style import FONT, legible, rotatable, sphere_trace
-from sph_viz.layers import Spherization, lower_angle
+from sph_viz.layer_numpy import angularize, lower_angle, spherize
 
 
 def compute_angle_curve(alpha: float, delta: float, n: int, z_max: float = 10.0, points: int = 401):
     """z (points,), phi(z) (points,) and phi_L for the angularization with these settings."""
-    layer = Spherization(n, delta=delta, scale=alpha).double()
-    z = torch.linspace(-z_max, z_max, points, dtype=torch.float64)
-    phi = layer.angles(z[:, None].expand(-1, n))[:, 0]
-    return z.numpy(), phi.detach().numpy(), lower_angle(n, delta)
+    phi_low = lower_angle(n, delta)
+    z = np.linspace(-z_max, z_max, points)
+    return z, angularize(z, alpha, phi_low), phi_low
 
 
-def make_angle_curve_figure(z: np.ndarray, phi: np.ndarray, phi_low: float, *, marker_z=None) -> go.Figure:
-    """phi = (pi/2 - phi_L) sigmoid(alpha z) + phi_L, with the reachable band [phi_L, pi/2]."""
+def make_angle_curve_figure(
+    z: np.ndarray, phi: np.ndarray, phi_low: float, *, marker_z=None, band_label: bool = True
+) -> go.Figure:
+    """phi = (pi/2 - phi_L) sigmoid(alpha z) + phi_L, with the reachable band [phi_L, pi/2].
+
+    `band_label=False` leaves the band's words out, for a narrow column where they would
+    cross the curve.
+    """
     fig = go.Figure()
-    fig.add_hrect(
-        y0=phi_low,
-        y1=math.pi / 2,
-        fillcolor="#4c78a8",
-        opacity=0.08,
-        line_width=0,
-        annotation_text="reachable angles [φ_L, π/2]",
-        annotation_position="top left",
-    )
-    fig.add_hline(
+    words = {"annotation_text": "reachable angles [φ_L, π/2]", "annotation_position": "top left"}
+    band = {"fillcolor": "#4c78a8", "opacity": 0.08, "line_width": 0} | (words if band_label else {})
+    fig.add_hrect(y0=phi_low, y1=math.pi / 2, **band)
+    fig.add_hline(  # above the line at the left, where the curve lies on it: clear of the tick labels
         y=phi_low,
         line_dash="dot",
         annotation_text=f"φ_L = {phi_low:.3g}",
-        annotation_position="bottom right",
+        annotation_position="top left",
     )
     fig.add_hline(y=math.pi / 2, line_dash="dot", annotation_text="π/2", annotation_position="top right")
     fig.add_trace(go.Scatter(x=z, y=phi, mode="lines", name="φ(z)", line={"width": 3, "color": "#4c78a8"}))
@@ -78,17 +80,15 @@ def compute_walkthrough(z: Sequence[float], alpha: float, delta: float, radius: 
     origin, with the angles phi_1 and phi_2 of s itself (phi_2 = 0 when n = 1).
     """
     n = len(z)
-    layer = Spherization(n, delta=delta, scale=alpha, radius=radius).double()
-    zt = torch.tensor([list(z)], dtype=torch.float64)
-    with torch.no_grad():
-        phi, s = layer.angles(zt)[0].numpy(), layer(zt)[0].numpy()
+    phi_low = lower_angle(n, delta)
+    phi, s = angularize(z, alpha, phi_low), spherize(np.asarray(z, dtype=float), alpha, delta, radius)
     return {
         "z": np.asarray(z, dtype=float),
         "phi": phi,
         "s": s,
         "view": np.array([s[0], s[1], np.linalg.norm(s[2:])]),
         "norm": float(np.linalg.norm(s)),
-        "phi_low": lower_angle(n, delta),
+        "phi_low": phi_low,
         "radius": radius,
     }
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
-import plotly.express as px
 import plotly.graph_objects as go
+from plotly.colors import qualitative
 
 from sph_viz.geometry import compute_sphere_wireframe
 
 TEXT_PX = 16  # the smallest text in any figure: legible on a projector at 1280x720
 FONT = {"size": TEXT_PX}
-CLASS_PALETTE = px.colors.qualitative.T10  # 10 distinct colours, one per class
+CLASS_PALETTE = qualitative.T10  # 10 distinct colours, one per class
 HEIGHT = {"small": 260, "panel": 340, "chart": 400, "scene": 560}
 MESH_LINE = {"color": "#c8c8c8", "width": 2}
 DRAG_3D = "turntable"  # rotation about the vertical axis, Plotly's own default for a scene
