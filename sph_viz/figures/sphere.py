@@ -9,7 +9,16 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from sph_viz.figures.style import FONT, HEIGHT, circle_trace, class_color, legible, rotatable, sphere_trace
+from sph_viz.figures.style import (
+    FONT,
+    HEIGHT,
+    TEXT_PX,
+    circle_trace,
+    class_color,
+    legible,
+    rotatable,
+    sphere_trace,
+)
 from sph_viz.geometry import compute_sphere_angles, stratified_subsample
 
 DEFAULT_CAP = 10_000
@@ -109,6 +118,26 @@ def _highlight_trace(features, indices, highlight, dim):
         style["marker"] = {"size": 7, "color": "black", "symbol": "diamond-open"}
         return go.Scatter3d(x=features[pos, 0], y=features[pos, 1], z=features[pos, 2], **style)
     return go.Scatter(x=features[pos, 0], y=features[pos, 1], **style)
+
+
+def with_highlight(
+    fig: go.Figure,
+    features: np.ndarray,
+    highlight: np.ndarray,
+    *,
+    indices: np.ndarray | None = None,
+    subtitle: str = "",
+) -> go.Figure:
+    """A new figure: a feature figure's traces and layout with `highlight` samples outlined on top
+    (as make_feature_figure draws them) and a subtitle; fig itself is unchanged, so a page can
+    keep one figure per result and outline a different sample each rerun."""
+    features = np.asarray(features)
+    indices = np.arange(len(features)) if indices is None else np.asarray(indices)
+    mark = _highlight_trace(features, indices, np.asarray(highlight), features.shape[1])
+    out = go.Figure(data=(*fig.data, mark), layout=fig.layout)
+    if subtitle:
+        out.update_layout(title_subtitle={"text": subtitle, "font": {"size": TEXT_PX}}, margin_t=80)
+    return out
 
 
 def fix_scene_ranges(fig: go.Figure, radius: float, margin: float = 1.15) -> go.Figure:
