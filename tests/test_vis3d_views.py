@@ -102,9 +102,7 @@ def test_one_head_draws_one_scene_and_one_map_and_switching_heads_keeps_sample_a
     (view,) = scenes(at)
     assert title(view).startswith("projected") and outlined(view) == [3]
     assert view["layout"]["scene"]["camera"] == CAMERA
-    assert [title(f) for f in figures(at) if "map of" in title(f)] == [
-        "projected: map of azimuth and elevation of each feature direction"
-    ]
+    assert [title(f) for f in figures(at) if "map of" in title(f)] == ["projected: map of directions"]
 
 
 def test_side_by_side_shows_every_head_with_one_camera_and_the_same_sample(page):

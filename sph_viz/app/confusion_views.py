@@ -1,7 +1,4 @@
-"""A head's confusion matrix: a click on a cell (or the list) chooses it, and that cell's digits show.
-
-A fragment: choosing a cell reruns this panel only, not the page.
-"""
+"""A head's confusion matrix: a click on a cell (or the list) chooses it, and that cell's digits show."""
 
 from __future__ import annotations
 
@@ -52,7 +49,6 @@ def _cells(res: ExperimentResult) -> tuple[np.ndarray, dict[str, tuple[int, int,
     return matrix, {cell_name(t, p): (t, p, n) for t, p, n in nonempty_cells(matrix)}
 
 
-@st.fragment
 def confusion_panel(key: str, res: ExperimentResult, images) -> None:
     """The matrix (click a cell), the same cells as a list (errors first), and the cell's samples."""
     labels, predictions, accuracy = res.labels, res.predictions, res.test_accuracy
@@ -68,8 +64,9 @@ def confusion_panel(key: str, res: ExperimentResult, images) -> None:
         ("confusion_figure", true, predicted),
         lambda: make_confusion_figure(matrix, selected=(true, predicted), title=title),
     )
-    st.plotly_chart(fig, key=chart_key, on_select="rerun", selection_mode="points")
-    choice = st.selectbox(
+    matrix_column, cell_column = st.columns(2)
+    matrix_column.plotly_chart(fig, key=chart_key, on_select="rerun", selection_mode="points")
+    choice = cell_column.selectbox(
         "cell (true → predicted): click one above, or choose here (errors first, most frequent first)",
         list(cells),
         key=CELL,
@@ -79,7 +76,8 @@ def confusion_panel(key: str, res: ExperimentResult, images) -> None:
     members = cell_members(labels, predictions, true, predicted)
     shown = members[:MAX_SHOWN]
     norms = np.linalg.norm(res.features[shown], axis=1)
-    st.markdown(f"**{len(members):,}** test images of digit {true} predicted as {predicted}:")
-    image_grid(images, shown, labels, predictions, [f"‖x‖ {n:.4g}" for n in norms])
-    if len(members) > MAX_SHOWN:
-        st.caption(f"First {MAX_SHOWN} of {len(members):,} samples, by index.")
+    with cell_column:
+        st.markdown(f"**{len(members):,}** test images of digit {true} predicted as {predicted}:")
+        image_grid(images, shown, labels, predictions, [f"‖x‖ {n:.4g}" for n in norms])
+        if len(members) > MAX_SHOWN:
+            st.caption(f"First {MAX_SHOWN} of {len(members):,} samples, by index.")

@@ -11,6 +11,7 @@ from sph_viz.app.memo import derived
 from sph_viz.app.overlap_views import image_grid
 from sph_viz.experiments import ExperimentResult
 from sph_viz.figures.angle_map import make_angle_map_figure
+from sph_viz.figures.style import TEXT_PX
 from sph_viz.layers import Spherization
 
 MAX_SHOWN = 40  # digits drawn for a selection; a box can hold thousands
@@ -59,13 +60,14 @@ def map_figure(head: str, res: ExperimentResult) -> go.Figure:
     sphere = next((m for m in res.model.modules() if isinstance(m, Spherization)), None)
     phi_low = sphere.phi_low if sphere is not None and res.features.shape[1] == 3 else None
     amap = compute_angle_map(res.features, phi_low=phi_low)
-    what = {
-        "spherized": "the spherization's angles φ₁, φ₂ ∈ [φ_L, 90°]",
-        "azimuth": "azimuth and elevation of each feature direction",
-        "plane": "the 2-D features as they are",
+    what, detail = {
+        "spherized": ("angles", "the spherization's φ₁, φ₂ ∈ [φ_L, 90°]"),
+        "azimuth": ("directions", "azimuth and elevation of each feature"),
+        "plane": ("the plane", "the 2-D features as they are"),
     }[amap.kind]
     norms = np.linalg.norm(res.features, axis=1)
-    return make_angle_map_figure(amap, res.labels, res.predictions, norms, title=f"{head}: map of {what}")
+    fig = make_angle_map_figure(amap, res.labels, res.predictions, norms, title=f"{head}: map of {what}")
+    return fig.update_layout(title_subtitle={"text": detail, "font": {"size": TEXT_PX}}, margin_t=80)
 
 
 def angle_map(head: str, res: ExperimentResult, *, sample_key: str) -> np.ndarray:

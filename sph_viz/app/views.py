@@ -5,12 +5,14 @@ Only what is on screen is drawn: a browser caps its WebGL contexts (~16 in Chrom
 tab's content at once). One head: its 3-D view beside its angle map, the map's selection, the
 sample inspector, the confusion matrix, the neighbours, a replay on request, exports. Side by
 side: each head's 3-D view only, one shared camera, the same sample highlighted in each.
-Panels that only change themselves (neighbours, confusion cell, replay) are fragments: their
-widgets rerun the panel, not the page.
+The replay is a fragment (its slider reruns the panel, not the page); the neighbours' k and the
+confusion cell are not: they are part of the page's URL and config file, which a fragment's
+rerun would leave behind.
 """
 
 from __future__ import annotations
 
+import plotly.graph_objects as go
 import streamlit as st
 
 from models.vis3d import HEADS, CNNVis3D
@@ -42,9 +44,8 @@ def accuracy_text(res: ExperimentResult) -> str:
     return f"{acc} · {res.train.steps:,} steps in {res.train.seconds:.0f} s on {res.train.device}{stopped}"
 
 
-@st.fragment
 def neighbours(res: ExperimentResult, images, idx: int) -> None:
-    """The inspected sample's nearest test images by cosine of the features (k reruns this panel)."""
+    """The inspected sample's nearest test images by cosine of the features."""
     st.subheader("Nearest neighbours")
     st.caption(f"Of sample #{idx}: cosine of its {res.features.shape[1]}-D features.")
     k = st.slider("neighbours shown (k)", 1, 24, key=f"{PREFIX}_k")
@@ -102,19 +103,24 @@ def show_result(head: str, res: ExperimentResult, images) -> None:
     with grid:
         st.subheader("Selected on the map")
         selection_grid(selected, res.features, res.labels, res.predictions, images)
-    left, right = st.columns(2)
-    with left:
-        st.subheader("Confusion matrix")
-        confusion_panel(head, res, images)
-    with right:
-        neighbours(res, images, idx)
+    st.subheader("Confusion matrix")
+    confusion_panel(head, res, images)
+    neighbours(res, images, idx)
     if res.train.snapshots:
         replay(head, res)
-    with st.expander("Export"):
-        figure_downloads(fig, f"vis3d-{head}", key=f"vis3d_exp_{head}")
-        data_downloads(
-            res.features, res.labels, res.predictions, res.model, f"vis3d-{head}", key=f"vis3d_dat_{head}"
-        )
+    exports(head, res, fig)
+
+
+@st.fragment
+def exports(head: str, res: ExperimentResult, spec: dict) -> None:
+    """The 3-D view (HTML, PNG), the data (CSV, NPZ) and the model, on request: the figure's JSON
+    for the buttons would cost every rerun ~20 ms for 10,000 points."""
+    if not st.toggle("Export the view, the data or the model", key=f"{PREFIX}_export_{head}"):
+        return
+    figure_downloads(go.Figure(spec), f"vis3d-{head}", key=f"vis3d_exp_{head}")
+    data_downloads(
+        res.features, res.labels, res.predictions, res.model, f"vis3d-{head}", key=f"vis3d_dat_{head}"
+    )
 
 
 def view_chooser(names: list[str]) -> tuple[str, str]:

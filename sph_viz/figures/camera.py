@@ -75,9 +75,14 @@ def camera_tag(group: str) -> str:
     return TAG + group
 
 
-def set_camera(fig: go.Figure, camera: Mapping, group: str) -> go.Figure:
-    """The figure's scene shown from `camera`, marked as one of `group`'s views (layout.meta), whose
-    camera the page's camera component reports and shares. Returns fig."""
+def camera_layout(camera: Mapping, group: str) -> dict:
+    """The layout entries that show a scene from `camera` and mark it as one of `group`'s views
+    (layout.meta), whose camera the page's camera component reports and shares."""
     if not all(math.isfinite(camera[p][a]) for p in PARTS for a in AXES):
         raise ValueError(f"camera values must be finite. Got {dict(camera)} instead.")
-    return fig.update_layout(scene_camera=camera, meta=camera_tag(group))
+    return {"scene": {"camera": {p: dict(camera[p]) for p in PARTS}}, "meta": camera_tag(group)}
+
+
+def set_camera(fig: go.Figure, camera: Mapping, group: str) -> go.Figure:
+    """The figure's scene shown from `camera`, marked as one of `group`'s views. Returns fig."""
+    return fig.update_layout(camera_layout(camera, group))

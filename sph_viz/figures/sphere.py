@@ -9,16 +9,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from sph_viz.figures.style import (
-    FONT,
-    HEIGHT,
-    TEXT_PX,
-    circle_trace,
-    class_color,
-    legible,
-    rotatable,
-    sphere_trace,
-)
+from sph_viz.figures.style import FONT, HEIGHT, circle_trace, class_color, legible, rotatable, sphere_trace
 from sph_viz.geometry import compute_sphere_angles, stratified_subsample
 
 DEFAULT_CAP = 10_000
@@ -82,7 +73,7 @@ def make_feature_figure(
             common["marker"]["size"] = marker_size * 2
             fig.add_trace(go.Scattergl(x=features[sel, 0], y=features[sel, 1], **common))
     if highlight is not None and len(highlight):
-        fig.add_trace(_highlight_trace(features, indices, np.asarray(highlight), dim))
+        fig.add_trace(highlight_trace(features, highlight, indices=indices))
     fig.update_layout(
         title=title,
         legend={"title": "digit", "itemsizing": "constant"},
@@ -105,8 +96,15 @@ def _mesh_trace(radius: float, dim: int) -> go.Scatter3d | go.Scatter:
     return sphere_trace(radius) if dim == 3 else circle_trace(radius, name=f"sphere r={radius:g}")
 
 
-def _highlight_trace(features, indices, highlight, dim):
-    pos = np.flatnonzero(np.isin(indices, highlight))
+def highlight_trace(
+    features: np.ndarray, highlight, *, indices: np.ndarray | None = None
+) -> go.Scatter3d | go.Scatter:
+    """The `highlight` samples (ids as in `indices`, default 0..N-1) drawn large and outlined: the
+    trace make_feature_figure adds on top, for a page that outlines other samples on a kept figure."""
+    features = np.asarray(features)
+    dim = features.shape[1]
+    indices = np.arange(len(features)) if indices is None else np.asarray(indices)
+    pos = np.flatnonzero(np.isin(indices, np.asarray(highlight)))
     style = {
         "mode": "markers",
         "name": "selected",
@@ -118,26 +116,6 @@ def _highlight_trace(features, indices, highlight, dim):
         style["marker"] = {"size": 7, "color": "black", "symbol": "diamond-open"}
         return go.Scatter3d(x=features[pos, 0], y=features[pos, 1], z=features[pos, 2], **style)
     return go.Scatter(x=features[pos, 0], y=features[pos, 1], **style)
-
-
-def with_highlight(
-    fig: go.Figure,
-    features: np.ndarray,
-    highlight: np.ndarray,
-    *,
-    indices: np.ndarray | None = None,
-    subtitle: str = "",
-) -> go.Figure:
-    """A new figure: a feature figure's traces and layout with `highlight` samples outlined on top
-    (as make_feature_figure draws them) and a subtitle; fig itself is unchanged, so a page can
-    keep one figure per result and outline a different sample each rerun."""
-    features = np.asarray(features)
-    indices = np.arange(len(features)) if indices is None else np.asarray(indices)
-    mark = _highlight_trace(features, indices, np.asarray(highlight), features.shape[1])
-    out = go.Figure(data=(*fig.data, mark), layout=fig.layout)
-    if subtitle:
-        out.update_layout(title_subtitle={"text": subtitle, "font": {"size": TEXT_PX}}, margin_t=80)
-    return out
 
 
 def fix_scene_ranges(fig: go.Figure, radius: float, margin: float = 1.15) -> go.Figure:
