@@ -93,7 +93,7 @@ def worker(tree: Path, kind: str, heads: str) -> None:
         errors = [e.message for e in at.exception]
         if name in ("head", "side by side"):  # back to one head, spherized (untimed), for the others
             at.radio(key="vis3d_view").set_value("one").run()
-            at.radio(key="vis3d_head").set_value("spherized").run()
+            at.radio(key="vis3d_head_shown").set_value("spherized").run()
             at.toggle(key="vis3d_replay_spherized").set_value(True).run()  # a head's replay starts off
         print(json.dumps({"seconds": seconds, "errors": errors[:1]}), flush=True)
     if "vis3d_job" in at.session_state:
@@ -117,7 +117,7 @@ def move(
     elif kind == "base" or (name in ("head", "side by side") and not several_heads):
         return False
     elif name == "head":
-        at.radio(key="vis3d_head").set_value("projected")
+        at.radio(key="vis3d_head_shown").set_value("projected")
     elif name == "side by side":
         at.radio(key="vis3d_view").set_value("side-by-side")
     elif name == "camera":

@@ -79,7 +79,7 @@ def page_url(at) -> dict:
 
 def test_a_shared_link_restores_head_sample_and_camera_in_the_spec(page):
     at = page({"head": "projected", "sample": "17", **url_camera(CAMERA)})
-    assert at.radio(key="vis3d_head").value == "projected"
+    assert at.radio(key="vis3d_head_shown").value == "projected"
     assert at.number_input(key="vis3d_sample").value == 17
     (view,) = scenes(at)  # one head at a time: one 3-D view
     assert title(view) == "projected: 200 test images"
@@ -98,7 +98,7 @@ def test_one_head_draws_one_scene_and_one_map_and_switching_heads_keeps_sample_a
     at = page({"sample": "3", **url_camera(CAMERA)})
     webgl = [f for f in figures(at) if {t["type"] for t in f["data"]} & {"scatter3d", "scattergl"}]
     assert sorted(title(f).split(":")[0] for f in webgl) == ["spherized", "spherized"]  # view + map
-    at.radio(key="vis3d_head").set_value("projected").run()
+    at.radio(key="vis3d_head_shown").set_value("projected").run()
     (view,) = scenes(at)
     assert title(view).startswith("projected") and outlined(view) == [3]
     assert view["layout"]["scene"]["camera"] == CAMERA
@@ -126,11 +126,11 @@ def test_side_by_side_shows_every_head_with_one_camera_and_the_same_sample(page)
 def test_view_state_outlives_runs_that_do_not_draw_its_widgets(page):
     at = page()
     at.slider(key="vis3d_k").set_value(5).run()
-    at.radio(key="vis3d_head").set_value("projected").run()
+    at.radio(key="vis3d_head_shown").set_value("projected").run()
     at.radio(key="vis3d_view").set_value("side-by-side").run()  # no neighbours slider drawn here
     at.radio(key="vis3d_view").set_value("one").run()
     assert at.slider(key="vis3d_k").value == 5
-    assert at.radio(key="vis3d_head").value == "projected"
+    assert at.radio(key="vis3d_head_shown").value == "projected"
     assert page_url(at)["k"] == 5
 
 

@@ -49,6 +49,14 @@ def _cells(res: ExperimentResult) -> tuple[np.ndarray, dict[str, tuple[int, int,
     return matrix, {cell_name(t, p): (t, p, n) for t, p, n in nonempty_cells(matrix)}
 
 
+def _figure(matrix: np.ndarray, selected: tuple[int, int], title: str):
+    """The matrix without its colour bar: in half a page the cells need the width (the colour is
+    each row's share, said in every cell's hover)."""
+    return make_confusion_figure(matrix, selected=selected, title=title).update_traces(
+        showscale=False, selector={"type": "heatmap"}
+    )
+
+
 def confusion_panel(key: str, res: ExperimentResult, images) -> None:
     """The matrix (click a cell), the same cells as a list (errors first), and the cell's samples."""
     labels, predictions, accuracy = res.labels, res.predictions, res.test_accuracy
@@ -62,9 +70,9 @@ def confusion_panel(key: str, res: ExperimentResult, images) -> None:
     fig = derived(
         res,
         ("confusion_figure", true, predicted),
-        lambda: make_confusion_figure(matrix, selected=(true, predicted), title=title),
+        lambda: _figure(matrix, (true, predicted), title),
     )
-    matrix_column, cell_column = st.columns(2)
+    matrix_column, cell_column = st.columns([3, 2])
     matrix_column.plotly_chart(fig, key=chart_key, on_select="rerun", selection_mode="points")
     choice = cell_column.selectbox(
         "cell (true → predicted): click one above, or choose here (errors first, most frequent first)",

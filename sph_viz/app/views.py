@@ -34,6 +34,9 @@ from sph_viz.figures.camera import set_camera
 from sph_viz.figures.reports import sphere_radius
 from sph_viz.figures.sphere import make_feature_figure
 
+HEAD = f"{PREFIX}_head"  # the head the page shows (URL, config file)
+HEAD_RADIO = f"{PREFIX}_head_shown"  # its radio, over the heads shown now
+
 
 def accuracy_text(res: ExperimentResult) -> str:
     acc = f"test accuracy **{res.test_accuracy:.2%}**, "
@@ -123,15 +126,31 @@ def exports(head: str, res: ExperimentResult, spec: dict) -> None:
     )
 
 
+def _head_chosen() -> None:
+    st.session_state[HEAD] = st.session_state[HEAD_RADIO]
+
+
 def view_chooser(names: list[str]) -> tuple[str, str]:
-    """Which head (radio) and whether side by side; a head not shown falls back to the first."""
-    key = f"{PREFIX}_head"
-    if st.session_state.get(key) not in names:
-        st.session_state[key] = names[0]
+    """Which head (radio) and whether side by side.
+
+    The page's head (`vis3d_head`, from a link or a config file) is kept apart from the radio: a
+    head not shown yet (still training) shows the first one instead without forgetting the wish.
+    """
+    wanted = st.session_state.get(HEAD)
+    if wanted in names:
+        st.session_state[HEAD_RADIO] = wanted
+    elif st.session_state.get(HEAD_RADIO) not in names:
+        st.session_state[HEAD_RADIO] = names[0]
     left, right = st.columns([3, 1])
     view = right.radio("view", list(VIEWS), key=f"{PREFIX}_view", format_func=VIEWS.get, horizontal=True)
     head = left.radio(
-        "head", names, key=key, format_func=plain, horizontal=True, disabled=view == "side-by-side"
+        "head",
+        names,
+        key=HEAD_RADIO,
+        format_func=plain,
+        horizontal=True,
+        disabled=view == "side-by-side",
+        on_change=_head_chosen,
     )
     return head, view
 
