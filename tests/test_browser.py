@@ -484,15 +484,19 @@ def map_tool(page, name: str) -> None:
 
 
 def test_vis3d_box_on_the_map_selects_exactly_the_samples_inside_it(deep_link, server, shots):
-    """Zoom into the map, drag a box whose edges lie in gaps between points: the grid shows exactly
-    the samples the figure's own data puts inside it."""
+    """A click on the map moves the sample inspector; then zoom in and drag a box whose edges lie in
+    gaps between points: the grid shows exactly the samples the figure's own data puts inside it."""
     page = open_vis3d(deep_link, server, "heads=spherized")
     page.wait_for_function(
         f"() => {{ const gd = ({MAP})(); return gd && gd._fullData.length > 0; }}", timeout=60_000
     )
     page.evaluate(f"() => ({MAP})().scrollIntoView({{block: 'center'}})")
     frames_drawn(page)
-    xy, _ = map_pixels(page)
+    xy, samples = map_pixels(page)
+    lone = int(np.argmax(cKDTree(xy).query(xy, k=2)[0][:, 1]))  # a click there hits only that point
+    page.mouse.click(*xy[lone])
+    assert grid_samples(page, 1) == [samples[lone]]
+    expect(page.get_by_label("sample #")).to_have_value(str(samples[lone]))  # the inspector followed
     ranges = page.evaluate(f"() => ({MAP})()._fullLayout.xaxis.range.slice()")
     map_tool(page, "Zoom")  # a one-epoch net's map is a small blob: spread it over the plot first
     drag(page, xy.min(axis=0) - 3, xy.max(axis=0) + 3)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import streamlit as st
 
 from models.vis3d import HEADS
-from sph_viz.app.camera import page_camera_values
 from sph_viz.app.state import sync_url
 from sph_viz.fields import Field
 from sph_viz.figures.camera import CAMERA_FIELDS
@@ -29,7 +28,7 @@ VIEW_FIELDS = (
     *CAMERA_FIELDS,
 )
 PAGE_FIELDS = (*VIS3D_FIELDS, *VIEW_FIELDS)
-WIDGET_KEYS = tuple(f"{PREFIX}_{name}" for name in ("head", "view", "sample", "k", "cell"))
+WIDGET_KEYS = tuple(f"{PREFIX}_{name}" for name in ("view", "sample", "k", "cell"))
 
 
 def keep_view_state() -> None:
@@ -42,10 +41,10 @@ def keep_view_state() -> None:
 
 def view_values() -> dict:
     """The view fields as the page holds them now (an uploaded model's name is no shareable head)."""
-    values = {f.name: st.session_state.get(f"{PREFIX}_{f.name}", f.default) for f in VIEW_FIELDS[:5]}
+    values = {f.name: st.session_state.get(f"{PREFIX}_{f.name}", f.default) for f in VIEW_FIELDS}
     if values["head"] not in HEADS:
         values["head"] = VIEW_FIELDS[0].default
-    return values | page_camera_values(PREFIX)
+    return values
 
 
 def page_values(settings: dict) -> dict:
@@ -55,5 +54,5 @@ def page_values(settings: dict) -> dict:
 
 def sync_page_url(settings: dict) -> None:
     """The URL: every setting, and the view fields that differ from their defaults."""
-    view = {f.name: v for f in VIEW_FIELDS if (v := view_values()[f.name]) != f.default}
-    sync_url({**settings, **view})
+    view = view_values()
+    sync_url({**settings, **{f.name: view[f.name] for f in VIEW_FIELDS if view[f.name] != f.default}})
