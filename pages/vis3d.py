@@ -2,14 +2,8 @@
 
 import streamlit as st
 
-from sph_viz.app.runs import (
-    head_specs,
-    job_panel,
-    pending_runs,
-    show_job_errors,
-    start_training,
-    validate_data_dir,
-)
+from sph_viz.app.camera import camera_sync
+from sph_viz.app.runs import head_specs, pending_runs, show_job_errors, start_training, validate_data_dir
 from sph_viz.app.state import (
     ALLOWED_DATA_ENV,
     allowed_data_folders,
@@ -19,10 +13,11 @@ from sph_viz.app.state import (
     init_state_from_url,
     served_locally,
     show_url_notes,
-    sync_url,
 )
 from sph_viz.app.text import plain
-from sph_viz.app.views import checkpoint_loader, show_result
+from sph_viz.app.views import checkpoint_loader, show_results
+from sph_viz.app.vis3d_live import live_view
+from sph_viz.app.vis3d_state import PAGE_FIELDS, PREFIX, keep_view_state, page_values, sync_page_url
 from sph_viz.app.widgets import field_widget
 from sph_viz.data import DataError
 from sph_viz.settings import PRESETS, VIS3D_FIELDS
@@ -30,7 +25,8 @@ from sph_viz.settings import PRESETS, VIS3D_FIELDS
 JOB = "vis3d_job"
 FIELDS = {f.name: f for f in VIS3D_FIELDS}
 PRESET_TEXT = {name: p.description for name, p in PRESETS["vis3d"].items()}
-init_state_from_url("vis3d", VIS3D_FIELDS)
+init_state_from_url(PREFIX, PAGE_FIELDS)  # settings and view (head, sample, camera) from a shared link
+keep_view_state()
 
 
 def vis3d_controls() -> tuple[dict, str]:
@@ -53,7 +49,6 @@ def vis3d_controls() -> tuple[dict, str]:
         for name in ("radius", "seed"):
             v[name] = field_widget("vis3d", FIELDS[name])
         data_text = data_folder_field()
-        config_controls("vis3d", VIS3D_FIELDS, v)
     return v, data_text
 
 
@@ -75,9 +70,9 @@ def data_folder_field() -> str:
 
 
 st.title("CNN-Vis3D: MNIST on a sphere")
-show_url_notes("vis3d")
+show_url_notes(PREFIX)
+camera_sync(PREFIX)  # before any 3-D view: the browser's camera, reported, goes into their specs
 values, data_text = vis3d_controls()
-sync_url(values)
 st.caption(f"Preset **{values['preset']}**: {PRESET_TEXT[values['preset']]}. Device: {device_text()}.")
 try:
     data_dir = validate_data_dir(check_data_access(data_text))
@@ -86,6 +81,7 @@ except DataError as exc:
     data_dir = validate_data_dir("")
 if not values["heads"]:
     st.info("Choose at least one head in the sidebar.")
+    sync_page_url(values)
     st.stop()
 specs = head_specs(values, data_dir)
 results, missing, running = pending_runs(JOB, specs)
@@ -94,7 +90,7 @@ if missing and not running and not st.session_state.get("vis3d_autostarted") and
     start_training(JOB, {h: specs[h] for h in missing}, data_dir)
     running = True
 if running:
-    job_panel(JOB, data_dir)
+    live_view(PREFIX, JOB, data_dir)
 else:
     show_job_errors(JOB)
     c1, c2 = st.columns(2)
@@ -112,7 +108,8 @@ elif "vis3d_last_shown" in st.session_state:
     shown = st.session_state["vis3d_last_shown"]
     st.info("Nothing trained yet for this configuration: showing the last results that did train.")
 if shown:
-    for tab, head in zip(st.tabs([plain(name) for name in shown]), shown, strict=True):
-        with tab:
-            show_result(head, shown[head], data_dir)
+    show_results(shown, data_dir)
 checkpoint_loader(values, data_dir)
+with st.sidebar:  # last: the file holds the view as this run left it
+    config_controls(PREFIX, PAGE_FIELDS, page_values(values))
+sync_page_url(values)

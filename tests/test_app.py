@@ -202,7 +202,7 @@ def test_vis3d_confusion_matrix_and_its_cells(fresh_app, small_mnist):
         for kind in (False, True)
     }
     for t, p in largest.values():  # the largest error cell and the largest correct one
-        at.selectbox(key="vis3d_cell_spherized").set_value(f"{t} → {p}").run()
+        at.selectbox(key="vis3d_cell").set_value(f"{t}-{p}").run()
         expected = np.flatnonzero((labels == t) & (predictions == p))
         captions = image_captions(at, "‖x‖")
         assert captioned_indices(captions) == expected[:40].tolist()
@@ -219,8 +219,8 @@ def test_vis3d_nearest_neighbours_by_cosine(fresh_app, small_mnist):
     at.session_state["vis3d_job"].join(300)
     at.run()
     (res,) = at.session_state["mnist_memo"].values()
-    at.number_input(key="vis3d_sample_spherized").set_value(17).run()
-    at.slider(key="vis3d_nn_k_spherized").set_value(5).run()
+    at.number_input(key="vis3d_sample").set_value(17).run()
+    at.slider(key="vis3d_k").set_value(5).run()
     assert not at.exception, [e.message for e in at.exception]
     x = res.features.astype(np.float64)
     units = x / np.linalg.norm(x, axis=1, keepdims=True)
@@ -275,4 +275,4 @@ def test_vis3d_angle_map_selection_shows_those_digits_and_highlights_them(fresh_
     (mark,) = [t for t in view["data"] if t["name"] == "selected"]
     assert sorted(int(s.split()[1]) for s in mark["text"]) == expected
     np.testing.assert_allclose(decode(mark["x"]), res.features[sorted(expected), 0], rtol=1e-6)
-    assert f"{len(expected):,} selected on the map" in title(view)
+    assert view["layout"]["title"]["subtitle"]["text"] == f"{len(expected):,} selected on the map"

@@ -72,10 +72,10 @@ def test_heatmap_shows_counts_coloured_by_row_share(sample):
     labels, predictions = sample
     m = compute_confusion(labels, predictions)
     fig = make_confusion_figure(m, selected=(3, 5), title="confusion")
-    (heat,) = fig.data
+    heat, _ = fig.data
     np.testing.assert_array_equal(np.asarray(heat.text), m)  # the written numbers are the counts
-    np.testing.assert_array_equal(np.asarray(heat.customdata), m)
     np.testing.assert_allclose(np.asarray(heat.z), m / m.sum(axis=1, keepdims=True))
+    assert heat.hoverinfo == "skip"  # hover and clicks belong to the cells' points
     assert list(heat.x) == list(range(10)) and list(heat.y) == list(range(10))
     assert fig.layout.yaxis.autorange == "reversed"  # true class 0 on top, as a table reads
     (box,) = fig.layout.shapes  # the selected cell (true 3, predicted 5) outlined
@@ -90,6 +90,24 @@ def test_heatmap_shows_counts_coloured_by_row_share(sample):
         fig.layout.hoverlabel.font.size,
     ]
     assert min(sizes) >= TEXT_PX, sizes
+
+
+def test_every_cell_has_one_clickable_point_naming_it(sample):
+    """A click on a cell is a point selection (heatmaps send none): its customdata is the cell."""
+    labels, predictions = sample
+    m = direct_count(labels, predictions, 10)
+    _, cells = make_confusion_figure(m).data
+    assert cells.type == "scatter" and cells.mode == "markers" and cells.marker.opacity == 0
+    data = np.asarray(cells.customdata)
+    assert data.shape == (100, 4)
+    true, predicted = data[:, 0].astype(int), data[:, 1].astype(int)
+    assert sorted(zip(true.tolist(), predicted.tolist(), strict=True)) == [
+        (t, p) for t in range(10) for p in range(10)
+    ]
+    np.testing.assert_array_equal(np.asarray(cells.x), predicted)  # drawn on the cell it names
+    np.testing.assert_array_equal(np.asarray(cells.y), true)
+    np.testing.assert_array_equal(data[:, 2], m[true, predicted])  # its hover count
+    np.testing.assert_allclose(data[:, 3], 100 * m[true, predicted] / m.sum(axis=1)[true])
 
 
 def test_heatmap_of_an_empty_row_is_zero_not_nan():

@@ -234,7 +234,7 @@ def test_uploaded_models_show_their_names_as_text_and_only_the_last_four_stay(fr
         assert success.startswith(f"Loaded [m{name[2]}]\\(https\\:{J}example.invalid\\).pt: test accuracy")
     assert list(at.session_state["vis3d_uploaded"]) == [f"spherized · {n}" for n in names[1:]]
     at.run()
-    assert [t.label for t in at.tabs] == [
+    assert at.radio(key="vis3d_head_shown").options == [  # the head chooser
         f"spherized · [m{k}]\\(https\\:{J}example.invalid\\).pt" for k in range(1, 5)
     ]
     assert any("The last 4 models loaded are shown" in c.value for c in at.caption)

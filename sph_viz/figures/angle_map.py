@@ -18,14 +18,16 @@ VIEW = "angle-map"  # uirevision: a redrawn map keeps the user's zoom
 UNITS = {"spherized": "°", "azimuth": "°", "plane": ""}
 
 
-def _hover(amap: AngleMap) -> str:
+def _hover(amap: AngleMap, collapsed: bool) -> str:
+    """The hover of a trace; `collapsed`: some of its points stand for several samples (%{text})."""
     unit = UNITS[amap.kind]
     fmt = ".2f" if unit else ".4f"
     x, y = amap.axis_titles
     return (
         "sample %{customdata[0]}<br>label %{customdata[1]}, predicted %{customdata[2]}"
         f"<br>‖x‖ = %{{customdata[3]:.4f}}<br>{x} = %{{x:{fmt}}}{unit}, {y} = %{{y:{fmt}}}{unit}"
-        "%{text}<extra></extra>"
+        + ("%{text}" if collapsed else "")
+        + "<extra></extra>"
     )
 
 
@@ -64,9 +66,9 @@ def make_angle_map_figure(
         note = f"{len(keep):,} of {n:,} points (stratified by class)"
         title = f"{title} — {note}" if title else note
     fig = go.Figure()
-    template = _hover(amap)
     for c in np.unique(labels):
         sel = keep[labels[keep] == c]
+        collapsed = bool((amap.counts[sel] > 1).any())  # else no text: 10,000 empty strings cost a rerun
         fig.add_trace(
             go.Scattergl(
                 x=coords[sel, 0],
@@ -74,8 +76,8 @@ def make_angle_map_figure(
                 mode="markers",
                 name=str(c),
                 customdata=np.column_stack([indices[sel], labels[sel], predictions[sel], norms[sel]]),
-                text=_coincident_text(amap.counts[sel]),
-                hovertemplate=template,
+                text=_coincident_text(amap.counts[sel]) if collapsed else None,
+                hovertemplate=_hover(amap, collapsed),
                 marker={"size": marker_size, "color": class_color(c), "opacity": 0.8},
             )
         )

@@ -1,4 +1,10 @@
-"""A confusion matrix as a heatmap, counts written in the cells. Pure: a matrix in, a figure out."""
+"""A confusion matrix as a heatmap, counts written in the cells, each cell clickable. Pure: a matrix in,
+a figure out.
+
+Streamlit 1.67 passes no click on a heatmap to the app (it forwards point, box and lasso selections
+of scatter-like traces), so every cell also holds one invisible scatter point carrying
+(true, predicted) as customdata: a click on a cell is a point selection that names it.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +24,8 @@ def make_confusion_figure(
 ) -> go.Figure:
     """Counts (C, C), true class by row (top to bottom), predicted by column; `selected`
     (true, predicted) is outlined. The colour is the share of the row, so errors show beside a
-    diagonal of thousands; each cell's text and hover give the count itself."""
+    diagonal of thousands; each cell's text and hover give the count itself. Trace 0 is the
+    heatmap, trace 1 the cells' click targets, row-major: point i is cell (i // C, i % C)."""
     matrix = np.asarray(matrix)
     if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
         raise ValueError(f"matrix must be square (C, C). Got shape {matrix.shape} instead.")
@@ -34,15 +41,27 @@ def make_confusion_figure(
             text=matrix,
             texttemplate="%{text}",
             textfont={"size": TEXT_PX},
-            customdata=matrix,
-            hovertemplate="true %{y} → predicted %{x}: %{customdata} samples"
-            "<br>%{z:.1%} of class %{y}<extra></extra>",
+            hoverinfo="skip",  # the cells' points below answer hover and clicks
             colorscale="Blues",
             zmin=0,
             zmax=1,
             colorbar={"title": {"text": "share of row", "font": FONT}, "tickfont": FONT, "tickformat": ".0%"},
             xgap=1,
             ygap=1,
+        )
+    )
+    true, predicted = (a.ravel() for a in np.meshgrid(classes, classes, indexing="ij"))
+    fig.add_trace(
+        go.Scatter(
+            x=predicted,
+            y=true,
+            mode="markers",
+            name="cells",
+            showlegend=False,
+            customdata=np.column_stack([true, predicted, matrix.ravel(), 100 * share.ravel()]),
+            hovertemplate="true %{customdata[0]} → predicted %{customdata[1]}: %{customdata[2]} samples"
+            "<br>%{customdata[3]:.1f} % of class %{customdata[0]}<extra></extra>",
+            marker={"symbol": "square", "size": 24, "opacity": 0},
         )
     )
     if selected is not None:

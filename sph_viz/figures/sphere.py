@@ -73,7 +73,7 @@ def make_feature_figure(
             common["marker"]["size"] = marker_size * 2
             fig.add_trace(go.Scattergl(x=features[sel, 0], y=features[sel, 1], **common))
     if highlight is not None and len(highlight):
-        fig.add_trace(_highlight_trace(features, indices, np.asarray(highlight), dim))
+        fig.add_trace(highlight_trace(features, highlight, indices=indices))
     fig.update_layout(
         title=title,
         legend={"title": "digit", "itemsizing": "constant"},
@@ -96,8 +96,15 @@ def _mesh_trace(radius: float, dim: int) -> go.Scatter3d | go.Scatter:
     return sphere_trace(radius) if dim == 3 else circle_trace(radius, name=f"sphere r={radius:g}")
 
 
-def _highlight_trace(features, indices, highlight, dim):
-    pos = np.flatnonzero(np.isin(indices, highlight))
+def highlight_trace(
+    features: np.ndarray, highlight, *, indices: np.ndarray | None = None
+) -> go.Scatter3d | go.Scatter:
+    """The `highlight` samples (ids as in `indices`, default 0..N-1) drawn large and outlined: the
+    trace make_feature_figure adds on top, for a page that outlines other samples on a kept figure."""
+    features = np.asarray(features)
+    dim = features.shape[1]
+    indices = np.arange(len(features)) if indices is None else np.asarray(indices)
+    pos = np.flatnonzero(np.isin(indices, np.asarray(highlight)))
     style = {
         "mode": "markers",
         "name": "selected",
