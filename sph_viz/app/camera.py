@@ -54,6 +54,7 @@ export default function ({ data, setStateValue }) {
   let dragged = null;
   const handlers = new Map();
   const attach = () => {
+    for (const gd of handlers.keys()) if (!gd.isConnected) handlers.delete(gd);  // purged charts
     for (const gd of charts()) {
       if (handlers.has(gd)) continue;
       const moving = (e) => { dragged = gd; if (e['scene.camera']) follow(gd, e['scene.camera']); };
@@ -89,6 +90,9 @@ export default function ({ data, setStateValue }) {
     cancelAnimationFrame(frame);
     window.removeEventListener('mouseup', released);
     for (const [gd, [a, b]] of handlers) {
+      // A chart Plotly has purged (its page or element gone first) has lost its listeners and
+      // its removeListener with them: nothing is left to remove.
+      if (typeof gd.removeListener !== 'function') continue;
       gd.removeListener('plotly_relayouting', a);
       gd.removeListener('plotly_relayout', b);
     }
