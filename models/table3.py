@@ -48,20 +48,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from models.names import OPERATORS_T3
 from models.vis3d import _conv_block
 from sph_viz.layers import Spherization
 from sph_viz.projections import NormalizedLinear, SphereNetLinear, angular_operator
 
-OPERATORS_T3 = (
-    "original",
-    "sigmoid",
-    "linear",
-    "cosine",
-    "sw-softmax",
-    "lw-softmax",
-    "cw-softmax",
-    "spherization",
-)
 ROLES = {
     "original": "base",
     "sigmoid": "direct",

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from models.names import TOY_KINDS
 from sph_viz.layers import Spherization
 
 
@@ -52,6 +53,7 @@ class ToySpherized(nn.Module):
 
 
 TOY_MODELS = {"original": ToyOriginal, "spherized": ToySpherized}
+assert tuple(TOY_MODELS) == TOY_KINDS
 
 
 def make_toy_model(config: ToyConfig) -> nn.Module:

@@ -17,18 +17,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from models.names import HEADS
 from models.precision import in_float32
 from sph_viz.layers import Spherization
-from sph_viz.projections import OPERATORS, SphereNetLinear
-
-HEADS = (
-    "original2d",
-    "original3d",
-    "projected",
-    "spherized",
-    *(f"spherenet-{op}" for op in OPERATORS),
-    *(f"wsoftmax-{op}" for op in OPERATORS),
-)
+from sph_viz.projections import SphereNetLinear
 
 
 @dataclass(frozen=True)

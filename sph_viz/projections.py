@@ -17,7 +17,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-OPERATORS = ("linear", "cosine", "sigmoid")
+from models.names import OPERATORS
+
 _EPS = 1e-12
 # acos has an infinite derivative at +-1; clamping just inside keeps every gradient finite.
 _COS_LIMIT = 1.0 - 1e-7

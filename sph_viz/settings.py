@@ -11,9 +11,7 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
-from models.table3 import OPERATORS_T3
-from models.toy import TOY_MODELS
-from models.vis3d import HEADS
+from models.names import HEADS, OPERATORS_T3, TOY_KINDS
 from sph_viz.fields import KEEP, Field
 
 OPTIMIZERS = ("sgd", "adam")
@@ -188,7 +186,7 @@ TOY_FIELDS = (
     Field("radius", float, 1.0, 0.1, 20.0, label="circle radius r (spherized)", **SPHERIZED_SLIDER),
     Field("scale", float, 1.0, 0.1, 20.0, label="initial α (spherized)", **SPHERIZED_SLIDER),
 )
-TOY_CHOICES = tuple(TOY_MODELS)
+TOY_CHOICES = TOY_KINDS
 # What the Toy page shows of its runs (not how they train): in its URL and config file, not the CLI.
 # The URL leaves out the defaults: the last epoch (any epoch past the end means the last) and the first tab.
 TOY_TABS = ("step", "replay", "curves", "export")

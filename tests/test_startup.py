@@ -53,13 +53,17 @@ def test_numpy_twin_checks_its_arguments_like_the_layer():
             spherize(np.zeros((1, 2)), **kwargs)
 
 
-def test_home_draws_without_torch_scipy_or_sklearn(tmp_path):
-    """Home through app.py in a fresh interpreter (warm-up off): which heavy modules it holds."""
+@pytest.mark.parametrize(("page", "charts"), [(None, 3), ("pages/layer.py", 2)])
+def test_pages_that_need_no_torch_draw_without_torch_scipy_or_sklearn(tmp_path, page, charts):
+    """Home, and the Layer explorer opened from it, through app.py in a fresh interpreter
+    (warm-up off): which heavy modules the process holds once the page has drawn."""
+    switch = f"at.switch_page({page!r}).run()\nassert not at.exception, at.exception\n" if page else ""
     code = (
         "import sys\nfrom streamlit.testing.v1 import AppTest\n"
         "at = AppTest.from_file('app.py', default_timeout=120).run()\n"
         "assert not at.exception, at.exception\n"
-        "assert len(at.get('plotly_chart')) == 3\n"
+        f"{switch}"
+        f"assert len(at.get('plotly_chart')) == {charts}\n"
         f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
     )
     env = {**os.environ, "SPH_VIZ_WARMUP": "0", "SPH_VIZ_CACHE_DIR": str(tmp_path)}
