@@ -19,8 +19,11 @@ from torch import nn
 
 from models.names import HEADS
 from models.precision import in_float32
+from sph_viz.head_init import init_spread_
 from sph_viz.layers import Spherization
 from sph_viz.projections import SphereNetLinear
+
+CLASSIFIER_INITS = ("default", "spread")
 
 
 @dataclass(frozen=True)
@@ -31,10 +34,20 @@ class Vis3DConfig:
     scale: float = 1.0  # spherized: initial alpha
     delta: float = 1e-6  # spherized: lower bound of prod sin(phi)
     normalize_preact: bool = True  # spherized: BatchNorm1d on the 2-D pre-activations
+    # spherized: the bias-free classifier's first rows. "default": torch's init; "spread": equal-norm
+    # directions spread over the middle of the octant every s starts in (sph_viz/head_init.py), so
+    # each class owns a cell of it from the first step (with torch's init 3 to 6 of 10 do).
+    classifier_init: str = "default"
+    classifier_norm: float = 4.0  # "spread": the rows' norm (logits span r * classifier_norm)
 
     def __post_init__(self) -> None:
         if self.head not in HEADS:
             raise ValueError(f"head must be one of {', '.join(HEADS)}. Got {self.head!r} instead.")
+        if self.classifier_init not in CLASSIFIER_INITS:
+            raise ValueError(
+                f"classifier_init must be one of {', '.join(CLASSIFIER_INITS)}. "
+                f"Got {self.classifier_init!r} instead."
+            )
 
 
 def _conv_block(c_in: int, c_out: int) -> list[nn.Module]:
@@ -74,7 +87,10 @@ def _make_head(cfg: Vis3DConfig) -> tuple[nn.Module, nn.Module]:
     if head == "spherized":
         preact = [nn.Linear(256, 2)] + ([nn.BatchNorm1d(2)] if cfg.normalize_preact else [])
         sphere = Spherization(2, delta=cfg.delta, scale=cfg.scale, radius=cfg.radius)
-        return nn.Sequential(*preact, sphere), nn.Linear(3, n, bias=False)
+        classifier = nn.Linear(3, n, bias=False)
+        if cfg.classifier_init == "spread":
+            init_spread_(classifier.weight, cfg.classifier_norm)
+        return nn.Sequential(*preact, sphere), classifier
     form, operator = head.split("-")
     if form == "spherenet":
         return nn.Sequential(nn.Linear(256, 3), L2Normalize()), SphereNetLinear(3, n, operator)
