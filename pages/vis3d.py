@@ -3,7 +3,14 @@
 import streamlit as st
 
 from sph_viz.app.camera import camera_sync
-from sph_viz.app.runs import head_specs, pending_runs, show_job_errors, start_training, validate_data_dir
+from sph_viz.app.runs import (
+    head_specs,
+    job_panel,
+    pending_runs,
+    show_job_errors,
+    start_training,
+    validate_data_dir,
+)
 from sph_viz.app.state import (
     ALLOWED_DATA_ENV,
     allowed_data_folders,
@@ -16,7 +23,6 @@ from sph_viz.app.state import (
 )
 from sph_viz.app.text import plain
 from sph_viz.app.views import checkpoint_loader, show_results
-from sph_viz.app.vis3d_live import live_view
 from sph_viz.app.vis3d_state import PAGE_FIELDS, PREFIX, keep_view_state, page_values, sync_page_url
 from sph_viz.app.widgets import field_widget
 from sph_viz.data import DataError
@@ -90,7 +96,7 @@ if missing and not running and not st.session_state.get("vis3d_autostarted") and
     start_training(JOB, {h: specs[h] for h in missing}, data_dir)
     running = True
 if running:
-    live_view(PREFIX, JOB, data_dir)
+    job_panel(JOB, data_dir, camera_prefix=PREFIX)
 else:
     show_job_errors(JOB)
     c1, c2 = st.columns(2)

@@ -11,10 +11,12 @@ from functools import partial
 import streamlit as st
 
 from sph_viz.app import live
+from sph_viz.app.camera import view_camera
 from sph_viz.app.live import live_panel
 from sph_viz.app.state import app_device, recall
 from sph_viz.data import BUNDLED_MNIST, load_image_folder
 from sph_viz.experiments import ExperimentResult, load_vis3d_data, probe_indices
+from sph_viz.figures.camera import set_camera
 from sph_viz.figures.sphere import fix_scene_ranges, make_feature_figure
 from sph_viz.scheduler import JobView
 from sph_viz.specs import RunSpec, make_run_specs
@@ -77,8 +79,12 @@ def validate_data_dir(text: str) -> str:
     return folder
 
 
-def job_panel(job_key: str, data_dir: str) -> None:
-    """Live progress of this session's job: the shared panel, plus the sphere as it forms."""
+def job_panel(job_key: str, data_dir: str, camera_prefix: str | None = None) -> None:
+    """Live progress of this session's job: the shared panel, plus the sphere as it forms.
+
+    With `camera_prefix` (the CNN-Vis3D page) a 3-D view is seen through that page's camera: a
+    refresh every 2 s mounts a new chart, so the camera goes into its spec.
+    """
 
     def draw(view: JobView) -> None:
         if view.snapshot is None or not view.current or view.snapshot.features.shape[1] not in (2, 3):
@@ -96,7 +102,11 @@ def job_panel(job_key: str, data_dir: str) -> None:
         )
         if radius is not None:  # the sphere stays put while the points move over it
             fig = fix_scene_ranges(fig, radius)
-        st.plotly_chart(fig, key=f"{job_key}_live")
+        chart = f"{job_key}_live"
+        if camera_prefix is not None and view.snapshot.features.shape[1] == 3:
+            content = (view.current, view.snapshot.epoch)
+            set_camera(fig, view_camera(camera_prefix, chart, content), camera_prefix)
+        st.plotly_chart(fig, key=chart)
 
     live_panel(job_key, draw, memo=MEMO)
 
