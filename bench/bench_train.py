@@ -1,7 +1,10 @@
-"""Training-step throughput of CNN-Vis3D: channels-last vs the default layout, same process.
+"""Throughput of CNN-Vis3D (spherized head), each figure against a baseline in the same process.
 
-Run: python bench/bench_train.py [--steps 10] [--batch 128]
-Prints samples/s for each and the ratio (channels-last / default).
+Run: python bench/bench_train.py [--steps 20] [--batch 128]
+Prints samples/s of
+- a training step: the default layout in float32 (baseline), channels-last float32, and
+  channels-last with the trunk in bfloat16 (`TrainConfig.precision="bfloat16"`);
+- evaluation (`sph_viz.train.predict`, float32, no grad) at batch 1000 (baseline) and 256.
 """
 
 from __future__ import annotations
@@ -16,37 +19,71 @@ from torch.nn import functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from models.vis3d import CNNVis3D, Vis3DConfig
+from sph_viz.experiments import seeded
+from sph_viz.train import predict, training_autocast
+
+WARMUP = 3
 
 
-def samples_per_second(channels_last: bool, steps: int, batch: int) -> float:
-    torch.manual_seed(0)
-    model = CNNVis3D(Vis3DConfig("spherized"))
+def train_rate(layout: str, precision: str, steps: int, batch: int) -> float:
+    """Samples/s of full training steps (forward, backward, Adam) on random images."""
+    model = seeded(lambda: CNNVis3D(Vis3DConfig("spherized")), 0)
     x, y = torch.randn(batch, 1, 28, 28), torch.randint(0, 10, (batch,))
-    if channels_last:
+    if layout == "channels_last":
         model = model.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
     opt = torch.optim.Adam(model.parameters(), 1e-3)
-    for i in range(steps + 2):  # two warm-up steps
-        if i == 2:
+    autocast = training_autocast(precision, torch.device("cpu"))
+    for i in range(steps + WARMUP):
+        if i == WARMUP:
             start = time.perf_counter()
-        loss = F.cross_entropy(model(x), y)
+        with autocast:
+            logits = model(x)
+        loss = F.cross_entropy(logits.float(), y)
         opt.zero_grad()
         loss.backward()
         opt.step()
     return steps * batch / (time.perf_counter() - start)
 
 
+def eval_rate(batch: int, n: int) -> float:
+    """Samples/s of `predict` (eval mode, float32) over n images in batches of `batch`."""
+    model = seeded(lambda: CNNVis3D(Vis3DConfig("spherized")), 0).to(memory_format=torch.channels_last)
+    x = torch.randn(n, 1, 28, 28)
+    predict(model, x[:batch], batch_size=batch)  # warm-up
+    start = time.perf_counter()
+    predict(model, x, batch_size=batch)
+    return n / (time.perf_counter() - start)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--eval-images", type=int, default=4000)
     args = parser.parse_args()
-    base = samples_per_second(False, args.steps, args.batch)
-    fast = samples_per_second(True, args.steps, args.batch)
-    print(f"threads {torch.get_num_threads()}, batch {args.batch}, {args.steps} steps")
-    print(f"default layout : {base:8.0f} samples/s")
-    print(f"channels-last  : {fast:8.0f} samples/s")
-    print(f"ratio          : {fast / base:8.2f}x")
+    print(f"threads {torch.get_num_threads()}, batch {args.batch}, {args.steps} steps after {WARMUP} warm-up")
+    base = train_rate("default", "float32", args.steps, args.batch)
+    rows = [
+        ("train: default layout, float32 (baseline)", base, base),
+        (
+            "train: channels-last, float32",
+            train_rate("channels_last", "float32", args.steps, args.batch),
+            base,
+        ),
+        (
+            "train: channels-last, bfloat16 trunk",
+            train_rate("channels_last", "bfloat16", args.steps, args.batch),
+            base,
+        ),
+    ]
+    e_base = eval_rate(1000, args.eval_images)
+    rows += [
+        ("eval: batch 1000 (baseline)", e_base, e_base),
+        ("eval: batch 256", eval_rate(256, args.eval_images), e_base),
+    ]
+    for name, rate, ref in rows:
+        print(f"{name:45s} {rate:8.0f} samples/s   {rate / ref:5.2f}x")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
-"""Server time of each CNN-Vis3D page rerun per widget, 10,000 test points: this tree vs a baseline commit.
+"""Server time of each CNN-Vis3D (or Overlap) page rerun per widget, 10,000 test points: this tree
+vs a baseline commit.
 
-Run: python bench/bench_vis3d_page.py [--base a42369c] [--rounds 7] [--heads spherized,projected]
-     [--cache DIR]
+Run: python bench/bench_vis3d_page.py [--page vis3d|overlap] [--base a42369c] [--rounds 7]
+     [--heads spherized,projected] [--cache DIR]
 Extracts the baseline commit (`git archive`) into a temporary folder and starts one worker process
 per tree. Each worker opens the page through Streamlit's AppTest on a spherized head trained on the
 bundled MNIST (600 images, 1 epoch; its test set is the 10,000 points shown) from a cache both share,
@@ -16,6 +17,12 @@ needs the widget's state sent back, which AppTest does by key and a headless web
 (tests/st_client.py) cannot. Not included: sending the ~2 MB of specs and the browser's drawing.
 AppTest reruns the whole script for a widget inside a fragment (where a browser reruns only the
 fragment), so fragment widgets are timed as full reruns here: an upper bound.
+
+`--page overlap`: the Overlap page on the CNN-Vis3D bottleneck of the same heads (trained there
+with its Train button when the cache has none); τ moved between two values (statistics cached
+after the first time), τ set to a value not seen before (statistics computed: both heads'
+overlap counts on 10,000 points), the inspected head, the overlapping group and the sample whose
+neighbours are shown.
 """
 
 from __future__ import annotations
@@ -31,6 +38,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from sph_viz.settings import TAUS  # noqa: E402
+
 QUERY = {"preset": "quick", "epochs": "1", "max_samples": "600"}
 # Widget moves: (name, what it does); each worker knows its own tree's keys. A move alternates
 # between two values so every timed rerun changes something.
@@ -44,6 +54,8 @@ WIDGETS = (
     "side by side",
     "camera",
 )
+OVERLAP_WIDGETS = ("tau", "tau (new value)", "head", "group", "neighbour sample")
+FRESH_TAUS = iter(t for t in TAUS if t not in (1e-6, 3e-6))  # one never-seen τ per move
 KEYS = {  # the baseline's keys (a42369c: one tab per head, keys per head) and this tree's
     "base": {"sample": "vis3d_sample_spherized", "k": "vis3d_nn_k_spherized", "cell": "vis3d_cell_spherized"},
     "new": {"sample": "vis3d_sample", "k": "vis3d_k", "cell": "vis3d_cell"},
@@ -53,7 +65,7 @@ KEYS = {  # the baseline's keys (a42369c: one tab per head, keys per head) and t
 # ---------------------------------------------------------------- worker (one per tree)
 
 
-def worker(tree: Path, kind: str, heads: str) -> None:
+def worker(tree: Path, kind: str, heads: str, page: str = "vis3d") -> None:
     """Open the page in `tree`, then answer one command per line with the rerun's seconds."""
     os.chdir(tree)
     sys.path.insert(0, str(tree))
@@ -61,6 +73,9 @@ def worker(tree: Path, kind: str, heads: str) -> None:
 
     at = AppTest.from_file(str(tree / "app.py"), default_timeout=900)
     at.run()
+    if page == "overlap":
+        overlap_worker(at, heads)
+        return
     at.session_state["vis3d_data"] = str(ROOT / "data" / "mnist")  # one folder: one cache key for both
     at.query_params.update({**QUERY, "heads": heads})
     at.switch_page("pages/vis3d.py").run()
@@ -129,6 +144,41 @@ def move(
     return True
 
 
+def overlap_worker(at, heads: str) -> None:
+    """The Overlap page on the CNN-Vis3D bottleneck: train what the cache lacks, then time moves."""
+    at.query_params.update({**QUERY, "heads": heads, "layer": "vis3d"})
+    at.switch_page("pages/overlap.py").run()
+    if [b for b in at.button if b.key == "overlap_train"]:
+        at.button(key="overlap_train").click().run()
+        at.session_state["overlap_job"].join(900)
+        at.run()
+    assert not at.exception, at.exception
+    print(json.dumps({"ready": True, "selected": 0}), flush=True)
+    flip = 0
+    for line in sys.stdin:
+        name = line.strip()
+        flip ^= 1
+        if name == "tau":
+            at.select_slider(key="overlap_tau").set_value(1e-6 if flip else 3e-6)
+        elif name == "tau (new value)":
+            at.select_slider(key="overlap_tau").set_value(next(FRESH_TAUS))
+        elif name == "head":
+            at.selectbox(key="overlap_head").set_value(heads.split(",")[flip % len(heads.split(","))])
+        elif name == "group":
+            box = next(b for b in at.selectbox if (b.key or "").startswith("overlap_group_"))
+            box.set_value(flip if len(box.options) > 1 else 0)
+        elif name == "neighbour sample":
+            next(n for n in at.number_input if (n.key or "").startswith("overlap_nn_")).set_value(100 + flip)
+        else:
+            raise SystemExit(f"unknown widget {name!r}")
+        t0 = time.perf_counter()
+        at.run()
+        seconds = time.perf_counter() - t0
+        if name == "tau (new value)":  # back to a τ with groups, untimed
+            at.select_slider(key="overlap_tau").set_value(1e-6).run()
+        print(json.dumps({"seconds": seconds, "errors": [e.message for e in at.exception][:1]}), flush=True)
+
+
 EMPTY = {"selection": {"points": [], "point_indices": [], "box": [], "lasso": []}}
 
 
@@ -161,7 +211,7 @@ def box_selection(at) -> dict:
 
 
 class Worker:
-    def __init__(self, tree: Path, kind: str, cache: str, heads: str) -> None:
+    def __init__(self, tree: Path, kind: str, cache: str, heads: str, page: str) -> None:
         env = {**os.environ, "SPH_VIZ_CACHE_DIR": cache, "PYTHONPATH": str(tree)}
         cmd = [
             sys.executable,
@@ -170,6 +220,7 @@ class Worker:
             str(tree),
             kind,
             heads,
+            page,
         ]
         self.proc = subprocess.Popen(
             cmd, cwd=tree, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
@@ -206,11 +257,13 @@ def main() -> None:
     ap.add_argument(
         "--cache", help="a result cache folder to keep the two trained heads in (default: temporary)"
     )
-    ap.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
+    ap.add_argument("--page", choices=("vis3d", "overlap"), default="vis3d")
+    ap.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
-        worker(Path(args.worker[0]), args.worker[1], args.worker[2])
+        worker(Path(args.worker[0]), args.worker[1], args.worker[2], args.worker[3])
         return
+    widgets = OVERLAP_WIDGETS if args.page == "overlap" else WIDGETS
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp) / "base"
         base.mkdir()
@@ -221,14 +274,14 @@ def main() -> None:
         cache = args.cache or str(Path(tmp) / "cache")
         load0 = os.getloadavg()[0]
         new = Worker(
-            ROOT, "new", cache, args.heads
+            ROOT, "new", cache, args.heads, args.page
         )  # trains the two heads once (the baseline shares the cache)
         print(f"this tree ready ({new.read()['selected']} points in the map box)", flush=True)
-        old = Worker(base, "base", cache, args.heads)
+        old = Worker(base, "base", cache, args.heads, args.page)
         print(f"baseline {args.base} ready ({old.read()['selected']} points in the map box)", flush=True)
-        times = {(w, kind): [] for w in WIDGETS for kind in ("base", "new")}
+        times = {(w, kind): [] for w in widgets for kind in ("base", "new")}
         for r in range(args.rounds):
-            for w in WIDGETS:
+            for w in widgets:
                 for wk in (old, new) if r % 2 == 0 else (new, old):
                     answer = wk.ask(w)
                     if answer.get("errors"):
@@ -238,12 +291,11 @@ def main() -> None:
         old.close()
         new.close()
         load1 = os.getloadavg()[0]
-    print(
-        f"\nCNN-Vis3D page, heads {args.heads}, 10,000 test points; median of {args.rounds} reruns per widget"
-    )
+    title = "Overlap page (CNN-Vis3D bottleneck)" if args.page == "overlap" else "CNN-Vis3D page"
+    print(f"\n{title}, heads {args.heads}, 10,000 test points; median of {args.rounds} reruns per widget")
     print(f"load average {load0:.1f} at the start, {load1:.1f} at the end; {os.cpu_count()} CPUs")
     print(f"{'widget':<18} {'baseline s':>11} {'this tree s':>12} {'ratio':>7}")
-    for w in WIDGETS:
+    for w in widgets:
         b, n = times[(w, "base")], times[(w, "new")]
         if not n:  # a widget this configuration does not have (one head: no head choice)
             continue
