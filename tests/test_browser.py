@@ -30,6 +30,7 @@ pytestmark = [
         not Path(CHROMIUM).exists(), reason="Chromium not installed (apt-get install chromium)"
     ),
 ]
+PROJECTOR = {"width": 1280, "height": 720}  # every tab of these tests: a lecture hall's projector
 ARGS = [
     "--headless",
     "--no-sandbox",
@@ -109,7 +110,7 @@ def page(server):
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        pg = browser.new_page(viewport={"width": 1500, "height": 1900})
+        pg = browser.new_page(viewport=PROJECTOR)
         pg.console_errors = []
         pg.on("console", lambda m: m.type == "error" and pg.console_errors.append(m.text))
         pg.on("pageerror", lambda e: pg.console_errors.append(str(e)))
@@ -129,7 +130,7 @@ def deep_link(page):
     contexts = []
 
     def open_(url: str):
-        ctx = page.context.browser.new_context(viewport={"width": 1500, "height": 1900})
+        ctx = page.context.browser.new_context(viewport=PROJECTOR)
         contexts.append(ctx)
         pg = ctx.new_page()
         pg.console_errors = []
@@ -162,6 +163,17 @@ def frames_drawn(page) -> None:
     page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
 
 
+def projector_shot(page, path: Path, chart: int | None = None) -> None:
+    """A README screenshot of what a 1280x720 projector shows: the page's top, or scrolled so
+    that its chart number `chart` (in page order) starts at the top of the view."""
+    if chart is not None:
+        page.evaluate(
+            "k => document.querySelectorAll('.js-plotly-plot')[k].scrollIntoView({block: 'start'})", chart
+        )
+    frames_drawn(page)
+    page.screenshot(path=path)
+
+
 def go_to(page, label: str) -> None:
     page.get_by_role("link", name=label).first.click()
 
@@ -171,7 +183,7 @@ def test_home(page, shots):
     wait_for_charts(page, 2)
     # the device line follows once the background warm-up has loaded torch (Home itself does not)
     page.get_by_text(re.compile(r"Device: (CPU|CUDA|Apple)")).wait_for(timeout=120_000)
-    page.screenshot(path=shots / "home.png")
+    projector_shot(page, shots / "home.png")
 
 
 def test_toy_page_trains_and_steps(page, shots):
@@ -180,7 +192,7 @@ def test_toy_page_trains_and_steps(page, shots):
     wait_for_charts(page, 4, timeout=120_000)
     body = page.inner_text("body")
     assert "the origin, as a bias-free layer must" in body
-    page.screenshot(path=shots / "toy.png")
+    projector_shot(page, shots / "toy.png", chart=0)
     page.get_by_role("button", name="⏮ reset").click()
     page.get_by_text("spherized: representation, epoch 0").wait_for(timeout=30_000)
     replay = page.get_by_role("tab", name="Replay")
@@ -212,8 +224,7 @@ def test_vis3d_page_trains_live_and_shows_the_sphere(page, shots):
     page.get_by_text("CNN-Vis3D: MNIST on a sphere").wait_for(timeout=30_000)
     page.get_by_text("test accuracy").first.wait_for(timeout=300_000)  # quick preset, trained live
     wait_for_charts(page, 1)
-    frames_drawn(page)
-    page.screenshot(path=shots / "vis3d.png")
+    projector_shot(page, shots / "vis3d.png", chart=0)
 
 
 def test_crafted_model_upload_is_refused(page, tmp_path):
@@ -241,7 +252,8 @@ def test_overlap_page(page, shots):
     go_to(page, "Overlap statistics")
     page.locator('[data-testid="stSelectbox"]').filter(has_text="feature layer").click()
     page.get_by_role("option", name="CNN-Vis3D 3-D bottleneck").click()  # the head trained above
-    page.get_by_text("# overlapping").first.wait_for(timeout=60_000)
+    # (the table's "# overlapping" column header is drawn on a canvas, off its right edge at 1280 px)
+    page.get_by_role("heading", name="Overlapping groups").wait_for(timeout=60_000)
     wait_for_charts(page, 2)
     page.locator('[data-testid="stDataFrame"] canvas').first.wait_for()
     page.wait_for_function(  # the group's digit images have loaded
@@ -249,8 +261,7 @@ def test_overlap_page(page, shots):
                    return im.length > 0 && im.every(i => i.complete && i.naturalWidth > 0); }""",
         timeout=30_000,
     )
-    frames_drawn(page)
-    page.screenshot(path=shots / "overlap.png")
+    projector_shot(page, shots / "overlap.png", chart=0)
 
 
 def test_overlap_page_trains_and_tabulates_the_table3_layer(deep_link, server, shots):
@@ -278,8 +289,25 @@ def test_layer_page(page, shots):
     go_to(page, "Layer explorer")
     page.get_by_text("1 · Angularization").wait_for(timeout=30_000)
     wait_for_charts(page, 2)
-    frames_drawn(page)
-    page.screenshot(path=shots / "layer.png")
+    projector_shot(page, shots / "layer.png", chart=0)
+
+
+def test_a_shared_layer_link_restores_every_section(deep_link, server):
+    """n, δ, α, r and both z from a link: both sections compute with them (closed forms here)."""
+    import math
+
+    page = deep_link(f"{server}/layer?n=5&delta=0.001&alpha=2&radius=3&z1=1.5&z2=-2")
+    page.get_by_text("1 · Angularization").wait_for(timeout=30_000)
+    wait_for_charts(page, 2)
+    phi_low = math.asin(0.001 ** (1 / 5))
+    phi1 = (math.pi / 2 - phi_low) / (1 + math.exp(-2 * 1.5)) + phi_low
+    body = page.inner_text("body")
+    assert f"With n = 5 and δ = 1e-03, φ_L = {phi_low:.4g} rad" in body
+    assert "n = 5: z = (1.50, -2.00, 0.00, 0.00, 0.00)" in body
+    assert f"φ = ({phi1:.4f}, " in body and "‖s‖ = 3.000000 = r" in body
+    expect(page.locator('[data-testid="stSlider"]').filter(has_text="n (pre-activations)")).to_contain_text(
+        "5"
+    )
 
 
 def test_paper_page_lists_every_claim_with_its_verdict(deep_link, server, shots):
@@ -363,7 +391,7 @@ def test_a_shared_link_with_a_query_string_lists_exactly_the_registered_pages(pa
     # a fresh server whose first request is the link: the case Streamlit's pages/ folder mode breaks;
     # a context of its own, so the deep link's 404s stay out of the main page's console
     with serve(tmp_path) as server:
-        context = page.context.browser.new_context(viewport={"width": 1280, "height": 720})
+        context = page.context.browser.new_context(viewport=PROJECTOR)
         pg = context.new_page()
         pg.goto(f"{server}/{path}?preset=paper&tau=1e-4&n=3")
         nav = pg.locator('[data-testid="stSidebarNav"] a')
@@ -406,7 +434,6 @@ def test_vis3d_angle_map_click_selects_that_sample(deep_link, server, shots):
         f"() => {{ const gd = ({MAP})(); return gd && gd._fullData.length > 0; }}", timeout=60_000
     )
     page.get_by_text("Nothing selected on the map.").wait_for(timeout=30_000)
-    page.set_viewport_size({"width": 1280, "height": 720})
     page.evaluate(f"() => ({MAP})().scrollIntoView({{block: 'center'}})")
     frames_drawn(page)
     xy, samples = map_pixels(page)
@@ -456,7 +483,7 @@ def heavy_libraries(pid: int) -> set[str]:
 
 def small_page(page, url: str):
     """A tab of its own at 1280x720 (a projector's size); its console errors, bar 404s, collected."""
-    context = page.context.browser.new_context(viewport={"width": 1280, "height": 720})
+    context = page.context.browser.new_context(viewport=PROJECTOR)
     pg = context.new_page()
     pg.console_errors = []
     pg.on(
@@ -546,7 +573,6 @@ TINY = "max_samples=600&epochs=1&preset=quick"  # the runs the map-click test tr
 def open_vis3d(deep_link, server, query: str):
     """A shared CNN-Vis3D link at 1280x720, once its results are shown."""
     page = deep_link(f"{server}/vis3d?{TINY}&{query}")
-    page.set_viewport_size({"width": 1280, "height": 720})
     page.get_by_text("test accuracy").first.wait_for(timeout=600_000)  # trained on a first visit
     return page
 
@@ -697,7 +723,13 @@ def test_vis3d_shared_link_restores_heads_side_by_side_with_one_camera(deep_link
     left, top, width, height = scene_box(page, 1)
     start = (left + 0.4 * width, top + 0.5 * height)
     drag(page, start, (start[0] - 90, start[1] + 20))
-    first, second = cameras(page)  # the other view followed in the browser, no server round trip
+    page.wait_for_function(  # the other view follows in the browser, with no server round trip
+        f"""() => {{ const [a, b] = ({SCENES})().map(gd => gd._fullLayout.scene._scene.getCamera());
+                    return ['eye', 'center', 'up'].every(p => ['x', 'y', 'z'].every(
+                        k => Math.abs(a[p][k] - b[p][k]) <= 1e-9)); }}""",
+        timeout=30_000,
+    )
+    first, second = cameras(page)
     assert same_camera(first, second, tol=1e-9) and not same_camera(first, views[0])
     page.evaluate(f"() => ({SCENES})().forEach(gd => {{ gd.__before_report = true; }})")
     page.wait_for_function("() => !location.search.includes('eye_x=-1.6')", timeout=30_000)
