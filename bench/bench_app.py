@@ -1,6 +1,6 @@
 """How fast the app answers, against a baseline tree started alternately in the same run.
 
-Run: python bench/bench_app.py [--baseline a42369c] [--rounds 2] [--repeats 3]
+Run: python bench/bench_app.py [--base a42369c] [--rounds 2] [--repeats 3]
 The baseline is the app at a commit (`git archive <commit>`, default a42369c: the code path
 before the start-up work); it and this tree are started in turn (B, T, T, B, ...), each as a
 real `streamlit run app.py` on a free port of 127.0.0.1 with an empty result cache, and are
@@ -174,7 +174,7 @@ def measure(tree: Path, repeats: int, pages: bool) -> dict[str, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--baseline", default="a42369c", help="the commit to compare with")
+    ap.add_argument("--base", "--baseline", dest="baseline", default="a42369c", help="the baseline commit")
     ap.add_argument("--rounds", type=int, default=2, help="servers per tree (alternating)")
     ap.add_argument("--repeats", type=int, default=3, help="reruns per page")
     args = ap.parse_args()

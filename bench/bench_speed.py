@@ -178,8 +178,7 @@ def bench_cli(baseline_commit: str) -> None:
 
 def bench_script(script: str, baseline_commit: str, *args: str) -> None:
     print(f"== {script} {' '.join(args)} (baseline {baseline_commit})", flush=True)
-    flag = "--baseline" if script == "bench_app.py" else "--base"
-    cmd = [sys.executable, str(ROOT / "bench" / script), flag, baseline_commit, *args]
+    cmd = [sys.executable, str(ROOT / "bench" / script), "--base", baseline_commit, *args]
     subprocess.run(cmd, check=True)
 
 
