@@ -1,6 +1,7 @@
 """Issue 14's figures in one run, each against the code path it replaces, then the absolute figure.
 
 Run: python bench/bench_speed.py [--seeds 0 1 2] [--only train cli app pages gpu] [--baseline-commit a42369c]
+     [--from-row N]
 Sections (--only picks some; all by default):
 - train: the spherized CNN-Vis3D head on the bundled MNIST, for the `fast` and `quick` presets a
   chain of recipes from the one before issue 14 to today's preset, each row adding one change to
@@ -83,8 +84,11 @@ STEPS = {
 }
 STEPS_AFTER = [
     ("+ spread classifier init", {"classifier_init": "spread"}, {}, False),
-    ("+ peak lr 8e-3 (= the preset)", {}, {"lr": 8e-3}, False),
+    ("+ peak lr 8e-3 (the preset at b6eb84b)", {}, {"lr": 8e-3}, False),
+    ("+ auxiliary read-out of the trunk, weight 0.3", {}, {"aux_weight": 0.3}, False),
+    ("+ peak lr 1.2e-2", {}, {"lr": 1.2e-2}, False),
 ]
+STEPS_LAST = {"quick": [("+ all 60,000 images", {}, {"max_samples": None}, False)]}
 
 
 def chain(name: str) -> list[tuple[str, dict, TrainConfig, bool]]:
@@ -92,9 +96,10 @@ def chain(name: str) -> list[tuple[str, dict, TrainConfig, bool]]:
     recipe before issue 14 to today's preset, which the last row must be."""
     model, train = dict(MODEL_BEFORE), BEFORE[name]
     rows = [("before: the preset at a42369c (float32, torch's init)", model, train, True)]
-    for label, m, t, between in STEPS[name] + STEPS_AFTER:
+    for label, m, t, between in STEPS[name] + STEPS_AFTER + STEPS_LAST.get(name, []):
         model, train = model | m, replace(train, **t)
         rows.append((label, model, train, between))
+    rows[-1] = (f"{rows[-1][0]} (= the preset)", *rows[-1][1:])
     preset = PRESETS["vis3d"][name]
     assert (model, train) == (preset.model, preset.train), f"the chain does not end at the {name} preset"
     return rows
@@ -113,11 +118,13 @@ def machine_speed() -> str:
     return f"{train_rate('channels_last', 'bfloat16', steps=10, batch=128):.0f} samples/s"
 
 
-def bench_train(seeds: list[int]) -> None:
+def bench_train(seeds: list[int], from_row: int = 0) -> None:
     print(f"== train (spherized CNN-Vis3D, bundled MNIST, {torch.get_num_threads()} threads, seeds {seeds})")
     print(f"  machine speed at start: {machine_speed()}", flush=True)
     for name, (goal_acc, goal_s) in GOALS.items():
-        rows = chain(name)
+        rows = chain(name)[from_row:]
+        if from_row:
+            print(f"  {name}: from row {from_row}; the baseline of the ratios is: {rows[0][0]}")
         acc: list[list[float]] = [[] for _ in rows]
         secs: list[list[float]] = [[] for _ in rows]
         for seed in seeds:
@@ -201,10 +208,19 @@ def main() -> None:
     sections = ("train", "cli", "app", "pages", "gpu")
     parser.add_argument("--only", nargs="+", choices=sections, default=sections)
     parser.add_argument("--baseline-commit", default="a42369c")
+    parser.add_argument(
+        "--from-row",
+        type=int,
+        default=0,
+        help="train: start each chain at row N (0: the recipe before issue 14), the ratios' baseline",
+    )
     args = parser.parse_args()
+    shortest = min(len(chain(name)) for name in GOALS)
+    if not 0 <= args.from_row < shortest:
+        parser.error(f"--from-row must be in [0, {shortest - 1}]. Got {args.from_row} instead.")
     print(f"load average {os.getloadavg()[0]:.2f} at start, {os.cpu_count()} CPUs")
     if "train" in args.only:
-        bench_train(args.seeds)
+        bench_train(args.seeds, args.from_row)
     if "cli" in args.only:
         bench_cli(args.baseline_commit)
     if "app" in args.only:

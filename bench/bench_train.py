@@ -2,8 +2,9 @@
 
 Run: python bench/bench_train.py [--steps 20] [--batch 128]
 Prints samples/s of
-- a training step: the default layout in float32 (baseline), channels-last float32, and
-  channels-last with the trunk in bfloat16 (`TrainConfig.precision="bfloat16"`);
+- a training step: the default layout in float32 (baseline), channels-last float32,
+  channels-last with the trunk in bfloat16 (`TrainConfig.precision="bfloat16"`), then with
+  fused Adam (what `train_model` uses);
 - evaluation (`sph_viz.train.predict`, float32, no grad) at batch 1000 (baseline) and 256.
 """
 
@@ -25,14 +26,14 @@ from sph_viz.train import predict, training_autocast
 WARMUP = 3
 
 
-def train_rate(layout: str, precision: str, steps: int, batch: int) -> float:
+def train_rate(layout: str, precision: str, steps: int, batch: int, *, fused: bool = False) -> float:
     """Samples/s of full training steps (forward, backward, Adam) on random images."""
     model = seeded(lambda: CNNVis3D(Vis3DConfig("spherized")), 0)
     x, y = torch.randn(batch, 1, 28, 28), torch.randint(0, 10, (batch,))
     if layout == "channels_last":
         model = model.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
-    opt = torch.optim.Adam(model.parameters(), 1e-3)
+    opt = torch.optim.Adam(model.parameters(), 1e-3, fused=fused or None)
     autocast = training_autocast(precision, torch.device("cpu"))
     for i in range(steps + WARMUP):
         if i == WARMUP:
@@ -74,6 +75,11 @@ def main() -> None:
         (
             "train: channels-last, bfloat16 trunk",
             train_rate("channels_last", "bfloat16", args.steps, args.batch),
+            base,
+        ),
+        (
+            "train: ... + fused Adam",
+            train_rate("channels_last", "bfloat16", args.steps, args.batch, fused=True),
             base,
         ),
     ]

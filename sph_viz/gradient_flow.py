@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -166,7 +166,13 @@ def vis3d_gradient_config(
     model_config: Vis3DConfig, train_config: TrainConfig, every: int, data_dir: str | Path = BUNDLED_MNIST
 ) -> dict:
     """The cache key of a CNN-Vis3D run that records gradients (apart from the page's own runs)."""
-    return vis3d_config_dict(model_config, train_config, data_dir) | {"gradients_every": every}
+    return vis3d_config_dict(model_config, without_aux(train_config), data_dir) | {"gradients_every": every}
+
+
+def without_aux(train_config: TrainConfig) -> TrainConfig:
+    """The recipe with no auxiliary read-out: Fig. 4 is about the gradients the classifier's loss
+    sends back through the trunk, and a read-out on the trunk would add its own to every layer."""
+    return replace(train_config, aux_weight=0.0)
 
 
 def run_vis3d_gradient_flow(
@@ -179,12 +185,14 @@ def run_vis3d_gradient_flow(
     on_snapshot: Callable[[Snapshot], None] | None = None,
     **callbacks,
 ) -> ExperimentResult:
-    """CNN-Vis3D trained as `run_vis3d` trains it, recording the gradients every `every` steps."""
+    """CNN-Vis3D trained as `run_vis3d` trains it, recording the gradients every `every` steps
+    (with no auxiliary read-out: `without_aux`)."""
     if isinstance(every, bool) or not isinstance(every, int) or every < 1:
         raise ValueError(f"every must be an integer >= 1. Got {every!r} instead.")
     train, test = load_vis3d_data(data_dir, model_config.n_classes)
     data = (normalize_images(train.images), train.labels, normalize_images(test.images), test.labels)
     probe_idx = probe_indices(test.labels.numpy(), train_config.seed)
+    train_config = without_aux(train_config)
     model = seeded(lambda: CNNVis3D(model_config), train_config.seed)
     config = vis3d_gradient_config(model_config, train_config, every, data_dir)
     return train_and_evaluate(

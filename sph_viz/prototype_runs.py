@@ -128,8 +128,13 @@ def _overridden(train: TrainConfig, values: Mapping[str, Any]) -> TrainConfig:
 
 
 def hpn_train_config(values: Mapping[str, Any]) -> TrainConfig:
-    """The CNN-Vis3D preset `values["preset"]` with the page's overrides: HPN and spherized share it."""
-    return _overridden(preset("vis3d", values.get("preset") or "quick").train, values)
+    """The CNN-Vis3D preset `values["preset"]` with the page's overrides: HPN and spherized share it.
+
+    Without the preset's auxiliary read-out: each head is trained by its own loss alone (HPN's
+    squared cosine loss, Eq. 1), so the comparison is of the two heads, not of a shared helper.
+    """
+    train = _overridden(preset("vis3d", values.get("preset") or "quick").train, values)
+    return replace(train, aux_weight=0.0)
 
 
 def rotated_train_config(values: Mapping[str, Any]) -> TrainConfig:

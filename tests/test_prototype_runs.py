@@ -164,8 +164,9 @@ def test_known_optima():
     with pytest.raises(ValueError, match=re.escape("n_classes and dims must be >= 2. Got 1 and 3 instead.")):
         known_min_angle(1, 3)
     # 0 keeps the preset's own value: CNN-Vis3D's quick preset, the recipe HPN is compared on
-    quick = hpn_train_config({"preset": "quick", "max_samples": 0, "seed": 2})
-    assert quick.max_samples == PRESETS["vis3d"]["quick"].train.max_samples == 50000 and quick.seed == 2
+    quick = hpn_train_config({"preset": "quick", "max_samples": 0, "epochs": 0, "seed": 2})
+    assert quick.epochs == PRESETS["vis3d"]["quick"].train.epochs == 1 and quick.seed == 2
+    assert quick.max_samples is PRESETS["vis3d"]["quick"].train.max_samples is None  # all 60,000
 
 
 # ---- figures ----

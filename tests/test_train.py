@@ -11,7 +11,7 @@ from models.vis3d import Vis3DConfig
 from sph_viz.data import load_image_folder, make_toy_data
 from sph_viz.experiments import run_toy, run_vis3d, seeded
 from sph_viz.settings import TrainConfig
-from sph_viz.train import TrainingDiverged, evaluate, train_model
+from sph_viz.train import TrainingDiverged, _make_optimizer, evaluate, train_model
 
 SHORT = TrainConfig(epochs=3)  # the paper's toy recipe, 3 epochs
 
@@ -114,3 +114,11 @@ def test_vis3d_dry_run_on_a_small_folder(small_mnist):
     assert res.train_accuracy == res.train.history[-1].accuracy  # what training measured: no second pass
     assert len(res.train.snapshots) == 7 and res.train.snapshots[0].features.shape == (50, 3)
     assert np.bincount(res.labels[res.probe_indices]).min() >= 1  # every class in the probe
+
+
+def test_adam_is_fused_on_a_cpu_and_sgd_is_left_as_it_was():
+    model = make_toy_model(ToyConfig("spherized"))
+    adam = _make_optimizer(model, TrainConfig(optimizer="adam", lr=1e-3, weight_decay=1e-4))
+    assert adam.defaults["fused"] is True and adam.defaults["weight_decay"] == 1e-4
+    sgd = _make_optimizer(model, TrainConfig(optimizer="sgd", momentum=0.9))
+    assert isinstance(sgd, torch.optim.SGD) and not sgd.defaults.get("fused")

@@ -1,0 +1,98 @@
+"""The presets' auxiliary read-out (`TrainConfig.aux_weight`): a training aid that leaves the model alone."""
+
+from dataclasses import replace
+
+import pytest
+import torch
+from torch.nn import functional as F
+
+from models.toy import ToyConfig, make_toy_model
+from models.vis3d import CNNVis3D, Vis3DConfig
+from sph_viz.experiments import seeded
+from sph_viz.gradient_flow import vis3d_gradient_config
+from sph_viz.prototype_runs import hpn_train_config
+from sph_viz.settings import PRESETS, TrainConfig
+from sph_viz.train import AuxReadout, train_model
+
+CFG = TrainConfig(epochs=1, batch_size=32, lr=3e-3, optimizer="adam", aux_weight=0.3)
+
+
+def _net() -> CNNVis3D:
+    return seeded(lambda: CNNVis3D(Vis3DConfig("spherized", classifier_init="spread")), 0)
+
+
+def _data(n: int = 96):
+    g = torch.Generator().manual_seed(1)
+    return torch.randn(n, 1, 28, 28, generator=g), torch.randint(0, 10, (n,), generator=g)
+
+
+@pytest.mark.parametrize("bad", [-0.1, float("nan"), 11.0, True, "0.3"])
+def test_train_config_refuses_bad_aux_weight(bad):
+    with pytest.raises(ValueError, match=r"aux_weight must be in \[0, 10\]\. Got .* instead\."):
+        TrainConfig(aux_weight=bad)
+
+
+def test_loss_is_the_weighted_cross_entropy_of_a_linear_readout_of_the_trunk():
+    model, (x, y) = _net().eval(), _data(16)
+    readout = AuxReadout(model, CFG, torch.device("cpu"))
+    with readout.capturing():
+        logits = model(x)
+    assert not model.trunk._forward_hooks  # the hook lives for one forward pass only
+    aux = readout.loss(y)
+    with torch.no_grad():
+        expected = 0.3 * F.cross_entropy(readout.layer(model.trunk(x)), y)
+    torch.testing.assert_close(aux.detach(), expected, rtol=1e-6, atol=0)
+    assert readout.layer.in_features == 256 and readout.layer.out_features == 10
+    # it reaches the trunk and itself, never the head: the classifier's gradient is CE's alone
+    (F.cross_entropy(logits, y) + aux).backward()
+    with_aux = model.classifier.weight.grad.clone()
+    assert readout.layer.weight.grad.abs().sum() > 0
+    model.zero_grad()
+    F.cross_entropy(model(x), y).backward()
+    torch.testing.assert_close(model.classifier.weight.grad, with_aux, rtol=1e-6, atol=1e-9)
+
+
+def test_readout_leaves_the_model_and_its_state_dict_alone():
+    x, y = _data()
+    cpu = torch.device("cpu")
+    a, b = (AuxReadout(_net(), CFG, cpu).layer.weight for _ in range(2))
+    assert torch.equal(a, b)  # its own generator (seed + 2): repeatable
+    assert not torch.equal(a, AuxReadout(_net(), replace(CFG, seed=1), cpu).layer.weight)
+    with_aux, without = _net(), _net()
+    assert all(torch.equal(p, q) for p, q in zip(with_aux.parameters(), without.parameters(), strict=True))
+    train_model(with_aux, x, y, CFG)
+    train_model(without, x, y, replace(CFG, aux_weight=0.0))
+    assert with_aux.state_dict().keys() == without.state_dict().keys()  # checkpoints load either way
+    assert not with_aux.trunk._forward_hooks
+    trunk_a, trunk_b = with_aux.trunk[0].weight, without.trunk[0].weight
+    assert not torch.equal(trunk_a, trunk_b)  # the read-out did train the trunk
+
+
+def test_readout_does_not_draw_from_the_global_generator():
+    model = _net()
+    torch.manual_seed(5)
+    AuxReadout(model, CFG, torch.device("cpu"))
+    after = torch.rand(3)
+    torch.manual_seed(5)
+    assert torch.equal(after, torch.rand(3))
+
+
+def test_a_model_without_a_trunk_is_refused_with_a_message():
+    toy = make_toy_model(ToyConfig("spherized"))
+    x, y = torch.randn(8, 2), torch.randint(0, 2, (8,))
+    with pytest.raises(
+        ValueError, match=r"aux_weight > 0 needs a model with a `trunk`.*Set aux_weight to 0\."
+    ):
+        train_model(toy, x, y, replace(CFG, batch_size=4))
+
+
+def test_presets_use_it_and_the_paper_comparisons_do_not():
+    vis3d = PRESETS["vis3d"]
+    assert vis3d["quick"].train.aux_weight == vis3d["fast"].train.aux_weight == 0.3
+    assert vis3d["paper"].train.aux_weight == 0.0
+    assert all(p.train.aux_weight == 0.0 for p in PRESETS["table3"].values())
+    # Fig. 4 measures the gradients the classifier's loss sends through the trunk: no read-out
+    key = vis3d_gradient_config(Vis3DConfig("spherized"), vis3d["quick"].train, every=10)
+    assert key["train"]["aux_weight"] == 0.0
+    # HPN beside the spherized head: each trained by its own loss alone
+    assert hpn_train_config({"preset": "fast"}).aux_weight == 0.0
