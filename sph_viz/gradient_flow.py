@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +23,7 @@ from sph_viz.data import BUNDLED_MNIST, normalize_images
 from sph_viz.experiments import ExperimentResult, load_vis3d_data, probe_indices, seeded, vis3d_config_dict
 from sph_viz.gradients import GradientRecorder
 from sph_viz.settings import TrainConfig
-from sph_viz.train import Snapshot, evaluate, train_model
+from sph_viz.train import Snapshot, evaluate, train_model, without_aux
 
 PREFIX = "gradient_"  # extras keys of a gradient record
 
@@ -167,12 +167,6 @@ def vis3d_gradient_config(
 ) -> dict:
     """The cache key of a CNN-Vis3D run that records gradients (apart from the page's own runs)."""
     return vis3d_config_dict(model_config, without_aux(train_config), data_dir) | {"gradients_every": every}
-
-
-def without_aux(train_config: TrainConfig) -> TrainConfig:
-    """The recipe with no auxiliary read-out: Fig. 4 is about the gradients the classifier's loss
-    sends back through the trunk, and a read-out on the trunk would add its own to every layer."""
-    return replace(train_config, aux_weight=0.0)
 
 
 def run_vis3d_gradient_flow(

@@ -12,7 +12,7 @@ import math
 import time
 from collections.abc import Callable
 from contextlib import contextmanager, nullcontext
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import torch
@@ -206,6 +206,13 @@ class AuxReadout:
         """aux_weight x the read-out's cross-entropy on the captured trunk features (float32)."""
         features, self._features = self._features, None
         return self.weight * F.cross_entropy(self.layer(features.float()), labels)
+
+
+def without_aux(config: TrainConfig) -> TrainConfig:
+    """The recipe without its auxiliary read-out, for runs about the head's own loss: Fig. 4's
+    gradients (a read-out would add its own to every trunk layer) and HPN beside the spherized
+    head (each trained by its own loss alone)."""
+    return replace(config, aux_weight=0.0)
 
 
 def train_model(

@@ -244,6 +244,7 @@ def test_cli_classify_and_rotated(tmp_path, capsys):
     assert f"HPN seed 0: test {hpn['test_accuracy']:.2%}" in out
     assert f"spherized seed 0: test {sph['test_accuracy']:.2%}" in out
     assert hpn["config"]["train"] == sph["config"]["train"]  # same preset and seed
+    assert hpn["config"]["train"]["aux_weight"] == 0.0  # each head by its own loss, as on the page
     assert (tmp_path / "hpn_seed0" / "features.html").is_file()
     args = parse(["prototypes", "--task", "rotated", *tiny])
     assert args.run(args, "cpu") == 0
