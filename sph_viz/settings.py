@@ -53,16 +53,8 @@ class TrainConfig:
             _check_int("max_samples", self.max_samples, 1, 2**31)
         if not (isinstance(self.lr, (int, float)) and np.isfinite(self.lr) and 0 < self.lr <= 10):
             raise ValueError(f"lr must be in (0, 10]. Got {self.lr!r} instead.")
-        wd = self.weight_decay
-        if not (
-            isinstance(wd, (int, float)) and not isinstance(wd, bool) and np.isfinite(wd) and 0 <= wd <= 1
-        ):
-            raise ValueError(f"weight_decay must be in [0, 1]. Got {wd!r} instead.")
-        aw = self.aux_weight
-        if not (
-            isinstance(aw, (int, float)) and not isinstance(aw, bool) and np.isfinite(aw) and 0 <= aw <= 10
-        ):
-            raise ValueError(f"aux_weight must be in [0, 10]. Got {aw!r} instead.")
+        _check_float("weight_decay", self.weight_decay, 0, 1)
+        _check_float("aux_weight", self.aux_weight, 0, 10)
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(
                 f"optimizer must be one of {', '.join(OPTIMIZERS)}. Got {self.optimizer!r} instead."
@@ -87,6 +79,12 @@ class TrainConfig:
 def _check_int(name: str, value: object, low: int, high: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise ValueError(f"{name} must be an integer in [{low}, {high}]. Got {value!r} instead.")
+
+
+def _check_float(name: str, value: object, low: float, high: float) -> None:
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not (number and np.isfinite(value) and low <= value <= high):
+        raise ValueError(f"{name} must be in [{low}, {high}]. Got {value!r} instead.")
 
 
 @dataclass(frozen=True)
