@@ -2,10 +2,13 @@
 
 Run: python bench/bench_train.py [--steps 20] [--batch 128]
 Prints samples/s of
-- a training step: the default layout in float32 (baseline), channels-last float32,
-  channels-last with the trunk in bfloat16 (`TrainConfig.precision="bfloat16"`), then with
-  fused Adam (what `train_model` uses);
-- evaluation (`sph_viz.train.predict`, float32, no grad) at batch 1000 (baseline) and 256.
+- a training step: the default layout in float32 with the paper's ReLU-then-pool order
+  (baseline), channels-last float32, channels-last with the trunk in bfloat16
+  (`TrainConfig.precision="bfloat16"`), then with fused Adam, then with the trunk's max-pools
+  before their ReLUs (`models.vis3d.make_trunk`), then with glibc keeping freed buffers
+  (`sph_viz.allocator`, process-wide and irreversible: measured last): what `train_model` runs;
+- evaluation (`sph_viz.train.predict`, float32, no grad) at batch 1000 (baseline) and 256, and
+  at 256 with the buffers kept.
 """
 
 from __future__ import annotations
@@ -19,16 +22,23 @@ import torch
 from torch.nn import functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from models.vis3d import CNNVis3D, Vis3DConfig
+from models.vis3d import CNNVis3D, Vis3DConfig, make_trunk
+from sph_viz.allocator import keep_freed_buffers
 from sph_viz.experiments import seeded
 from sph_viz.train import predict, training_autocast
 
 WARMUP = 3
 
 
-def train_rate(layout: str, precision: str, steps: int, batch: int, *, fused: bool = False) -> float:
+def train_rate(
+    layout: str, precision: str, steps: int, batch: int, *, fused: bool = False, pool_first: bool = False
+) -> float:
     """Samples/s of full training steps (forward, backward, Adam) on random images."""
     model = seeded(lambda: CNNVis3D(Vis3DConfig("spherized")), 0)
+    if not pool_first:  # the paper's order, the same weights
+        trunk = make_trunk(pool_before_relu=False)
+        trunk.load_state_dict(model.trunk.state_dict())
+        model.trunk = trunk
     x, y = torch.randn(batch, 1, 28, 28), torch.randint(0, 10, (batch,))
     if layout == "channels_last":
         model = model.to(memory_format=torch.channels_last)
@@ -82,14 +92,27 @@ def main() -> None:
             train_rate("channels_last", "bfloat16", args.steps, args.batch, fused=True),
             base,
         ),
+        (
+            "train: ... + max-pool before ReLU",
+            train_rate("channels_last", "bfloat16", args.steps, args.batch, fused=True, pool_first=True),
+            base,
+        ),
     ]
     e_base = eval_rate(1000, args.eval_images)
+    e_256 = eval_rate(256, args.eval_images)
+    keep_freed_buffers()  # from here on, for the rest of the process
     rows += [
+        (
+            "train: ... + glibc keeps freed buffers",
+            train_rate("channels_last", "bfloat16", args.steps, args.batch, fused=True, pool_first=True),
+            base,
+        ),
         ("eval: batch 1000 (baseline)", e_base, e_base),
-        ("eval: batch 256", eval_rate(256, args.eval_images), e_base),
+        ("eval: batch 256", e_256, e_base),
+        ("eval: batch 256, glibc keeps freed buffers", eval_rate(256, args.eval_images), e_base),
     ]
     for name, rate, ref in rows:
-        print(f"{name:45s} {rate:8.0f} samples/s   {rate / ref:5.2f}x")
+        print(f"{name:48s} {rate:8.0f} samples/s   {rate / ref:5.2f}x")
 
 
 if __name__ == "__main__":

@@ -54,15 +54,25 @@ def _conv_block(c_in: int, c_out: int) -> list[nn.Module]:
     return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU()]
 
 
-def make_trunk() -> nn.Sequential:
-    """(B, 1, 28, 28) -> (B, 256)."""
+def _pooled_conv_block(c_in: int, c_out: int, pool_before_relu: bool) -> list[nn.Module]:
+    """A conv block and a 2x2 max-pool; with `pool_before_relu` the pool comes before the ReLU.
+
+    ReLU is monotone, so max-pooling then ReLU gives exactly ReLU then max-pooling, outputs and
+    gradients alike (tested), with the ReLU and its backward on a quarter of the values: about
+    1.02x the samples/s of a bf16 training step on the 2-core CPU (bench/bench_train.py). Neither
+    module holds parameters, so the state_dict's keys are those of the paper's order.
+    """
+    conv, norm, relu = _conv_block(c_in, c_out)
+    return [conv, norm, nn.MaxPool2d(2), relu] if pool_before_relu else [conv, norm, relu, nn.MaxPool2d(2)]
+
+
+def make_trunk(pool_before_relu: bool = True) -> nn.Sequential:
+    """(B, 1, 28, 28) -> (B, 256). `pool_before_relu=False`: the paper's order, the same function."""
     return nn.Sequential(
         *_conv_block(1, 32),
-        *_conv_block(32, 32),
-        nn.MaxPool2d(2),  # (B, 32, 14, 14)
+        *_pooled_conv_block(32, 32, pool_before_relu),  # (B, 32, 14, 14)
         *_conv_block(32, 64),
-        *_conv_block(64, 64),
-        nn.MaxPool2d(2),  # (B, 64, 7, 7)
+        *_pooled_conv_block(64, 64, pool_before_relu),  # (B, 64, 7, 7)
         *_conv_block(64, 128),
         *_conv_block(128, 128),  # (B, 128, 7, 7)
         nn.Flatten(),

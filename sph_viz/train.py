@@ -19,6 +19,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from sph_viz.allocator import keep_freed_buffers
 from sph_viz.cancel import cancellation_point
 from sph_viz.datasets import augment_crop_flip
 from sph_viz.settings import TrainConfig
@@ -242,6 +243,7 @@ def train_model(
     `AuxReadout` of `model.trunk` alongside, for this call only.
     """
     device = torch.device(device)
+    keep_freed_buffers()  # each step's activations reused from the heap, not mapped afresh
     if config.max_samples is not None:
         x, y = x[: config.max_samples], y[: config.max_samples]
     if len(x) != len(y) or len(x) == 0:

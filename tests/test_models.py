@@ -6,8 +6,9 @@ import pytest
 import torch
 
 from models.toy import ToyConfig, make_toy_model
-from models.vis3d import HEADS, CNNVis3D, Vis3DConfig
+from models.vis3d import HEADS, CNNVis3D, Vis3DConfig, make_trunk
 from sph_viz.projections import NormalizedLinear, SphereNetLinear, angular_operator
+from sph_viz.train import training_autocast
 
 
 def test_toy_models():
@@ -88,3 +89,33 @@ def test_unknown_operator():
         ValueError, match=r"operator must be one of linear, cosine, sigmoid. Got 'arc' instead."
     ):
         SphereNetLinear(3, 2, "arc")
+
+
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_vis3d_trunk_pools_before_relu_exactly_as_the_paper_order(precision):
+    """Max-pool then ReLU is ReLU then max-pool: same outputs, same gradients, bit for bit, and
+    the same state_dict keys (the modules moved hold no parameters). The reference holds its own
+    copy of the weights."""
+    torch.manual_seed(0)
+    model = CNNVis3D(Vis3DConfig("spherized"))
+    trunk = model.trunk.train()
+    reference = make_trunk(pool_before_relu=False)
+    reference.load_state_dict(trunk.state_dict())
+    reference.train()
+    kinds = [type(m).__name__ for m in trunk]
+    assert kinds.count("MaxPool2d") == 2
+    assert all(kinds[kinds.index("MaxPool2d", k) + 1] == "ReLU" for k in (0, 6))
+    assert [type(m).__name__ for m in reference] != kinds  # the reference really is the other order
+    assert list(trunk.state_dict()) == list(reference.state_dict())
+    x = torch.randn(8, 1, 28, 28).contiguous(memory_format=torch.channels_last)
+    grads = []
+    for net in (trunk, reference):
+        net.to(memory_format=torch.channels_last).zero_grad()
+        with training_autocast(precision, torch.device("cpu")):  # the training step's forward
+            out = net(x).float()
+        (out * torch.linspace(-1, 1, out.shape[1])).sum().backward()
+        grads.append((out.detach(), [p.grad.clone() for p in net.parameters()]))
+    (out_a, grads_a), (out_b, grads_b) = grads
+    assert out_a.abs().sum() > 0
+    assert torch.equal(out_a, out_b)
+    assert all(torch.equal(a, b) for a, b in zip(grads_a, grads_b, strict=True))
