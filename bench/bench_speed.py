@@ -1,8 +1,12 @@
 """Issue 14's figures in one run, each against the code path it replaces, then the absolute figure.
 
-Run: python bench/bench_speed.py [--seeds 0 1 2] [--only train cli app pages gpu] [--baseline-commit a42369c]
-     [--from-row N]
+Run: python bench/bench_speed.py [--seeds 0 1 2] [--only steps train cli app pages gpu]
+     [--baseline-commit a42369c] [--from-row N]
 Sections (--only picks some; all by default):
+- steps: the `quick` preset per seed on the code path before the step speed-ups (the trunk's
+  ReLU before its max-pool, glibc's default allocator thresholds), then on today's (max-pool
+  first, freed buffers kept: `sph_viz.allocator`), in that order in this process (the allocator
+  setting is process-wide and cannot be undone). Same images, same test accuracy expected.
 - train: the spherized CNN-Vis3D head on the bundled MNIST, for the `fast` and `quick` presets a
   chain of recipes from the one before issue 14 to today's preset, each row adding one change to
   the row above. Per seed the rows run one after another in this process (so drift in the
@@ -39,6 +43,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 import torch  # noqa: E402
 
+import models.vis3d  # noqa: E402
+import sph_viz.train  # noqa: E402
 from models.vis3d import Vis3DConfig  # noqa: E402
 from sph_viz.experiments import run_vis3d  # noqa: E402
 from sph_viz.settings import PRESETS, TrainConfig  # noqa: E402
@@ -152,6 +158,30 @@ def bench_train(seeds: list[int], from_row: int = 0) -> None:
         print(f"  machine speed after {name}: {machine_speed()}", flush=True)
 
 
+def bench_steps(seeds: list[int]) -> None:
+    """The `quick` preset on the step's code path before and after its speed-ups, per seed."""
+    print(f"== steps: the quick preset, code path before / now, seeds {seeds}")
+    quick = PRESETS["vis3d"]["quick"]
+    make_trunk, keep = models.vis3d.make_trunk, sph_viz.train.keep_freed_buffers
+    before = {"trunk": lambda: make_trunk(pool_before_relu=False), "keep": lambda: False}
+    rows: dict[str, list[tuple[float, float]]] = {"before": [], "now": []}
+    for label in rows:
+        for seed in seeds:
+            # Only the "before" rows swap in the old code path; nothing is swapped for "now".
+            models.vis3d.make_trunk = before["trunk"] if label == "before" else make_trunk
+            sph_viz.train.keep_freed_buffers = before["keep"] if label == "before" else keep
+            res = run_vis3d(Vis3DConfig("spherized", **quick.model), replace(quick.train, seed=seed))
+            rows[label].append((res.test_accuracy * 100, res.train.seconds))
+            secs = res.train.seconds
+            print(f"  {label} seed {seed}: test {res.test_accuracy:.2%}, training {secs:.1f} s", flush=True)
+    models.vis3d.make_trunk, sph_viz.train.keep_freed_buffers = make_trunk, keep
+    base = statistics.median(s for _, s in rows["before"])
+    for label, values in rows.items():
+        med = statistics.median(s for _, s in values)
+        accs = [a for a, _ in values]
+        print(f"  {label:7s} test {_mean_sd(accs)} %, training {med:.1f} s (median), {base / med:.3f}x")
+
+
 def _cli_run(tree: Path) -> tuple[float, float, str]:
     """Wall seconds of `python -m sph_viz vis3d` in tree, the training seconds it printed, its line."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
@@ -205,7 +235,7 @@ def bench_gpu() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    sections = ("train", "cli", "app", "pages", "gpu")
+    sections = ("steps", "train", "cli", "app", "pages", "gpu")
     parser.add_argument("--only", nargs="+", choices=sections, default=sections)
     parser.add_argument("--baseline-commit", default="a42369c")
     parser.add_argument(
@@ -219,6 +249,8 @@ def main() -> None:
     if not 0 <= args.from_row < shortest:
         parser.error(f"--from-row must be in [0, {shortest - 1}]. Got {args.from_row} instead.")
     print(f"load average {os.getloadavg()[0]:.2f} at start, {os.cpu_count()} CPUs")
+    if "steps" in args.only:
+        bench_steps(args.seeds)
     if "train" in args.only:
         bench_train(args.seeds, args.from_row)
     if "cli" in args.only:
