@@ -186,7 +186,10 @@ class AuxReadout:
         width = linears[-1].out_features
         gen = torch.Generator().manual_seed(config.seed + 2)
         bound = 1.0 / math.sqrt(width)
-        self.layer = torch.nn.utils.skip_init(nn.Linear, width, n_classes)
+        # fork_rng: the Linear's own init draws leave the global state as it was. (skip_init did
+        # the same by way of the meta device, whose first use costs 0.3 s of imports.)
+        with torch.random.fork_rng(devices=[]):
+            self.layer = nn.Linear(width, n_classes)
         with torch.no_grad():
             for p in self.layer.parameters():
                 p.uniform_(-bound, bound, generator=gen)

@@ -140,7 +140,23 @@ def test_stratified_subsample_keeps_rare_classes():
     labels = np.array([0] * 990 + [1] * 9 + [2])
     idx = stratified_subsample(labels, 100)
     assert len(idx) == 100 and np.all(np.diff(idx) > 0)
+    assert np.bincount(labels[idx]).tolist() == [98, 1, 1]  # the rare classes kept, once each
     assert len(stratified_subsample(labels[:50], 100)) == 50
+
+
+@pytest.mark.parametrize("cap", [7, 10, 256, 999])
+def test_stratified_subsample_is_proportional_and_seeded(cap):
+    """Each class within one row of its share cap·n_k/N (brute force over the classes), no row
+    twice, the same rows for a seed and other rows for another."""
+    labels = np.random.default_rng(3).integers(0, 10, 1000) ** 2  # ten uneven classes, sparse ids
+    idx = stratified_subsample(labels, cap, seed=1)
+    assert len(idx) == min(cap, len(labels)) and len(np.unique(idx)) == len(idx)
+    for k in np.unique(labels):
+        share = cap * np.sum(labels == k) / len(labels)
+        got = np.sum(labels[idx] == k)
+        assert abs(got - share) < 1 or (cap >= 10 and got == 1 and share < 1)
+    assert np.array_equal(idx, stratified_subsample(labels, cap, seed=1))
+    assert not np.array_equal(idx, stratified_subsample(labels, cap, seed=2))
 
 
 def unit_points(n: int, seed: int) -> np.ndarray:
