@@ -113,7 +113,7 @@ PRESETS: dict[str, dict[str, Preset]] = {
         # the trunk during training (`TrainConfig.aux_weight`), one-cycle Adam peaking at 1.2e-2, no test
         # pass between epochs. Measured on the 2-core CPU, seeds 0-4.
         "quick": Preset(
-            "all 60,000 training images, 1 epoch: about 42 s on a 2-core CPU, ~98.5 % accurate",
+            "all 60,000 training images, 1 epoch: about 39 s on a 2-core CPU, ~98.5 % accurate",
             dict(VIS3D_FAST_MODEL),
             TrainConfig(
                 epochs=1,
@@ -127,7 +127,7 @@ PRESETS: dict[str, dict[str, Preset]] = {
             ),
         ),
         "fast": Preset(
-            "all 60,000 images, 2 epochs: ~85 s per head on 2 CPU cores, ~98.9 % accurate",
+            "all 60,000 images, 2 epochs: ~80 s per head on 2 CPU cores, ~98.9 % accurate",
             dict(VIS3D_FAST_MODEL),
             TrainConfig(
                 epochs=2,
