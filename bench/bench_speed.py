@@ -171,9 +171,9 @@ def bench_steps(seeds: list[int]) -> None:
             models.vis3d.make_trunk = before["trunk"] if label == "before" else make_trunk
             sph_viz.train.keep_freed_buffers = before["keep"] if label == "before" else keep
             res = run_vis3d(Vis3DConfig("spherized", **quick.model), replace(quick.train, seed=seed))
-            rows[label].append((res.test_accuracy * 100, res.train.seconds))
-            secs = res.train.seconds
-            print(f"  {label} seed {seed}: test {res.test_accuracy:.2%}, training {secs:.1f} s", flush=True)
+            acc, secs = res.test_accuracy * 100, res.train.seconds
+            rows[label].append((acc, secs))
+            print(f"  {label} seed {seed}: test {acc:.2f} %, training {secs:.1f} s", flush=True)
     models.vis3d.make_trunk, sph_viz.train.keep_freed_buffers = make_trunk, keep
     base = statistics.median(s for _, s in rows["before"])
     for label, values in rows.items():

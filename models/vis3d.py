@@ -59,7 +59,7 @@ def _pooled_conv_block(c_in: int, c_out: int, pool_before_relu: bool) -> list[nn
 
     ReLU is monotone, so max-pooling then ReLU gives exactly ReLU then max-pooling, outputs and
     gradients alike (tested), with the ReLU and its backward on a quarter of the values: about
-    1.02x the samples/s of a bf16 training step on the 2-core CPU (bench/bench_train.py). Neither
+    1.03x the samples/s of a bf16 training step on the 2-core CPU (bench/bench_train.py). Neither
     module holds parameters, so the state_dict's keys are those of the paper's order.
     """
     conv, norm, relu = _conv_block(c_in, c_out)
