@@ -95,6 +95,7 @@ STEPS_AFTER = [
     ("+ peak lr 1.2e-2", {}, {"lr": 1.2e-2}, False),
 ]
 STEPS_LAST = {"quick": [("+ all 60,000 images", {}, {"max_samples": None}, False)]}
+STEPS_FINAL = [("+ logit margin 2 in the training loss", {}, {"margin": 2.0}, False)]
 
 
 def chain(name: str) -> list[tuple[str, dict, TrainConfig, bool]]:
@@ -102,7 +103,7 @@ def chain(name: str) -> list[tuple[str, dict, TrainConfig, bool]]:
     recipe before issue 14 to today's preset, which the last row must be."""
     model, train = dict(MODEL_BEFORE), BEFORE[name]
     rows = [("before: the preset at a42369c (float32, torch's init)", model, train, True)]
-    for label, m, t, between in STEPS[name] + STEPS_AFTER + STEPS_LAST.get(name, []):
+    for label, m, t, between in STEPS[name] + STEPS_AFTER + STEPS_LAST.get(name, []) + STEPS_FINAL:
         model, train = model | m, replace(train, **t)
         rows.append((label, model, train, between))
     rows[-1] = (f"{rows[-1][0]} (= the preset)", *rows[-1][1:])

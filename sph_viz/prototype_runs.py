@@ -25,7 +25,7 @@ from sph_viz.experiments import ExperimentResult, run_vis3d, vis3d_config_dict
 from sph_viz.fields import Field
 from sph_viz.rotated_mnist import ROTATED_PRESETS, rotated_config_dict, run_rotated_mnist
 from sph_viz.settings import PRESETS, TrainConfig, preset
-from sph_viz.train import Progress, Snapshot, without_aux
+from sph_viz.train import Progress, Snapshot, own_loss_only
 
 PROBE_SIZE = 1000
 # Tammes problem: the largest possible minimum angle (degrees) of K points on S² (K <= 14).
@@ -130,10 +130,11 @@ def _overridden(train: TrainConfig, values: Mapping[str, Any]) -> TrainConfig:
 def hpn_train_config(values: Mapping[str, Any]) -> TrainConfig:
     """The CNN-Vis3D preset `values["preset"]` with the page's overrides: HPN and spherized share it.
 
-    Without the preset's auxiliary read-out: each head is trained by its own loss alone (HPN's
-    squared cosine loss, Eq. 1), so the comparison is of the two heads, not of a shared helper.
+    Without the preset's training aids (auxiliary read-out, logit margin): each head is trained
+    by its own loss alone (HPN's squared cosine loss, Eq. 1), so the comparison is of the two
+    heads, not of a shared helper.
     """
-    return without_aux(_overridden(preset("vis3d", values.get("preset") or "quick").train, values))
+    return own_loss_only(_overridden(preset("vis3d", values.get("preset") or "quick").train, values))
 
 
 def rotated_train_config(values: Mapping[str, Any]) -> TrainConfig:

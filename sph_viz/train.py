@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 
 import numpy as np
 import torch
@@ -212,11 +213,33 @@ class AuxReadout:
         return self.weight * F.cross_entropy(self.layer(features.float()), labels)
 
 
-def without_aux(config: TrainConfig) -> TrainConfig:
-    """The recipe without its auxiliary read-out, for runs about the head's own loss: Fig. 4's
-    gradients (a read-out would add its own to every trunk layer) and HPN beside the spherized
-    head (each trained by its own loss alone)."""
-    return replace(config, aux_weight=0.0)
+def margin_cross_entropy(logits: torch.Tensor, labels: torch.Tensor, margin: float) -> torch.Tensor:
+    """`TrainConfig.margin`'s loss: the mean cross-entropy of the logits with `margin` taken off
+    each row's target logit, -log(e^(l_y - m) / (e^(l_y - m) + sum_(j != y) e^(l_j)))."""
+    return F.cross_entropy(logits - margin * F.one_hot(labels, logits.shape[1]).to(logits.dtype), labels)
+
+
+def _criterion(model: nn.Module, config: TrainConfig) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """The training loss: the model's own (prototype nets) or the cross-entropy, margined if asked."""
+    own = getattr(model, "loss", None)
+    if own is not None:
+        if config.margin > 0:
+            raise ValueError(
+                f"margin > 0 needs the plain cross-entropy; {type(model).__name__} brings its own "
+                f"loss. Set margin to 0."
+            )
+        return own
+    if config.margin > 0:
+        return partial(margin_cross_entropy, margin=config.margin)
+    return F.cross_entropy
+
+
+def own_loss_only(config: TrainConfig) -> TrainConfig:
+    """The recipe without its training aids (the auxiliary read-out, the logit margin), for runs
+    about the head's own loss: Fig. 4's gradients (a read-out would add its own to every trunk
+    layer, a margin would change the head's) and HPN beside the spherized head (each trained by
+    its own loss alone)."""
+    return replace(config, aux_weight=0.0, margin=0.0)
 
 
 def train_model(
@@ -243,7 +266,8 @@ def train_model(
     `keep_states` each snapshot also holds the whole state_dict (for tiny nets). `test` is
     evaluated after every epoch; with `test_last_epoch=False` not after the last one, for a
     caller that evaluates the final model itself. `config.aux_weight` > 0 trains an
-    `AuxReadout` of `model.trunk` alongside, for this call only.
+    `AuxReadout` of `model.trunk` alongside, for this call only; `config.margin` > 0 margins the
+    cross-entropy (`margin_cross_entropy`).
     """
     device = torch.device(device)
     keep_freed_buffers()  # each step's activations reused from the heap, not mapped afresh
@@ -266,7 +290,7 @@ def train_model(
     scheduler = _make_scheduler(optimizer, config, total, steps_per_epoch)
     gen = torch.Generator().manual_seed(config.seed)
     gen_aug = torch.Generator().manual_seed(config.seed + 1)  # CPU: the same draws on every device
-    criterion = getattr(model, "loss", F.cross_entropy)  # a model may bring its own (prototype nets)
+    criterion = _criterion(model, config)
     autocast = training_autocast(config.precision, device)
     result = TrainResult(device=str(device))
     t0 = time.perf_counter()

@@ -9,9 +9,7 @@ from torch.nn import functional as F
 from models.toy import ToyConfig, make_toy_model
 from models.vis3d import CNNVis3D, Vis3DConfig
 from sph_viz.experiments import seeded
-from sph_viz.gradient_flow import vis3d_gradient_config
-from sph_viz.prototype_runs import hpn_train_config
-from sph_viz.settings import PRESETS, TrainConfig
+from sph_viz.settings import TrainConfig
 from sph_viz.train import AuxReadout, train_model
 
 CFG = TrainConfig(epochs=1, batch_size=32, lr=3e-3, optimizer="adam", aux_weight=0.3)
@@ -84,15 +82,3 @@ def test_a_model_without_a_trunk_is_refused_with_a_message():
         ValueError, match=r"aux_weight > 0 needs a model with a `trunk`.*Set aux_weight to 0\."
     ):
         train_model(toy, x, y, replace(CFG, batch_size=4))
-
-
-def test_presets_use_it_and_the_paper_comparisons_do_not():
-    vis3d = PRESETS["vis3d"]
-    assert vis3d["quick"].train.aux_weight == vis3d["fast"].train.aux_weight == 0.3
-    assert vis3d["paper"].train.aux_weight == 0.0
-    assert all(p.train.aux_weight == 0.0 for p in PRESETS["table3"].values())
-    # Fig. 4 measures the gradients the classifier's loss sends through the trunk: no read-out
-    key = vis3d_gradient_config(Vis3DConfig("spherized"), vis3d["quick"].train, every=10)
-    assert key["train"]["aux_weight"] == 0.0
-    # HPN beside the spherized head: each trained by its own loss alone
-    assert hpn_train_config({"preset": "fast"}).aux_weight == 0.0

@@ -1,0 +1,102 @@
+"""The presets' logit margin (`TrainConfig.margin`): a training loss that leaves the model alone."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+from torch.nn import functional as F
+
+from models.prototype_net import PrototypeNet, PrototypeNetConfig
+from models.vis3d import CNNVis3D, Vis3DConfig
+from sph_viz.experiments import seeded
+from sph_viz.gradient_flow import vis3d_gradient_config
+from sph_viz.prototype_runs import hpn_train_config
+from sph_viz.settings import PRESETS, TrainConfig
+from sph_viz.train import margin_cross_entropy, own_loss_only, train_model
+
+CFG = TrainConfig(epochs=1, batch_size=32, lr=3e-3, optimizer="adam", margin=2.0)
+
+
+def _data(n: int = 96):
+    g = torch.Generator().manual_seed(1)
+    return torch.randn(n, 1, 28, 28, generator=g), torch.randint(0, 10, (n,), generator=g)
+
+
+def _net() -> CNNVis3D:
+    return seeded(lambda: CNNVis3D(Vis3DConfig("spherized", classifier_init="spread")), 0)
+
+
+@pytest.mark.parametrize("bad", [-0.5, float("inf"), 101.0, False, "2"])
+def test_train_config_refuses_a_bad_margin(bad):
+    with pytest.raises(ValueError, match=r"margin must be in \[0, 100\]\. Got .* instead\."):
+        TrainConfig(margin=bad)
+
+
+@pytest.mark.parametrize("margin", [0.0, 0.5, 2.0, 7.0])
+def test_loss_is_the_closed_form_row_by_row(margin):
+    g = torch.Generator().manual_seed(3)
+    logits = 6 * torch.randn(50, 10, generator=g, dtype=torch.float64)
+    labels = torch.randint(0, 10, (50,), generator=g)
+    got = margin_cross_entropy(logits, labels, margin).item()
+    expected = []
+    for row, y in zip(logits.numpy(), labels.numpy(), strict=True):
+        shifted = row.copy()
+        shifted[y] -= margin
+        top = shifted.max()
+        expected.append(top + np.log(np.exp(shifted - top).sum()) - shifted[y])
+    assert got == pytest.approx(np.mean(expected), rel=1e-12)
+
+
+def test_zero_margin_is_the_plain_cross_entropy_and_a_margin_only_raises_it():
+    g = torch.Generator().manual_seed(4)
+    logits, labels = torch.randn(64, 10, generator=g), torch.randint(0, 10, (64,), generator=g)
+    assert torch.equal(margin_cross_entropy(logits, labels, 0.0), F.cross_entropy(logits, labels))
+    losses = [margin_cross_entropy(logits, labels, m).item() for m in (0.0, 1.0, 2.0, 4.0)]
+    assert losses == sorted(losses) and len(set(losses)) == 4
+    # a sample whose own logit leads every other by far more than the margin costs almost nothing
+    lead = torch.zeros(1, 10, dtype=torch.float64)
+    lead[0, 3] = 40.0
+    assert margin_cross_entropy(lead, torch.tensor([3]), 2.0).item() < 1e-12
+
+
+def test_gradcheck():
+    g = torch.Generator().manual_seed(5)
+    logits = torch.randn(6, 10, generator=g, dtype=torch.float64, requires_grad=True)
+    labels = torch.randint(0, 10, (6,), generator=g)
+    assert torch.autograd.gradcheck(lambda z: margin_cross_entropy(z, labels, 2.0), (logits,))
+
+
+def test_training_with_a_margin_changes_the_weights_not_the_model():
+    x, y = _data()
+    with_margin, without = _net(), _net()
+    train_model(with_margin, x, y, CFG)
+    train_model(without, x, y, replace(CFG, margin=0.0))
+    assert with_margin.state_dict().keys() == without.state_dict().keys()
+    assert not torch.equal(with_margin.classifier.weight, without.classifier.weight)
+
+
+def test_a_model_with_its_own_loss_refuses_a_margin_with_a_message():
+    model = seeded(lambda: PrototypeNet(PrototypeNetConfig(dims=3)), 0)
+    x, y = _data(16)
+    with pytest.raises(
+        ValueError, match=r"margin > 0 needs the plain cross-entropy; PrototypeNet .*Set margin to 0\."
+    ):
+        train_model(model, x, y, replace(CFG, batch_size=8))
+
+
+def test_presets_use_the_training_aids_and_the_head_only_runs_do_not():
+    vis3d = PRESETS["vis3d"]
+    for name in ("quick", "fast"):
+        assert (vis3d[name].train.aux_weight, vis3d[name].train.margin) == (0.3, 2.0)
+        stripped = own_loss_only(vis3d[name].train)
+        assert (stripped.aux_weight, stripped.margin) == (0.0, 0.0)
+        assert replace(stripped, aux_weight=0.3, margin=2.0) == vis3d[name].train  # nothing else changed
+    paper = [vis3d["paper"], *PRESETS["table3"].values()]
+    assert all((p.train.aux_weight, p.train.margin) == (0.0, 0.0) for p in paper)
+    # Fig. 4 measures the gradients the classifier's own loss sends through the trunk
+    key = vis3d_gradient_config(Vis3DConfig("spherized"), vis3d["quick"].train, every=10)
+    assert (key["train"]["aux_weight"], key["train"]["margin"]) == (0.0, 0.0)
+    # HPN beside the spherized head: each trained by its own loss alone
+    hpn = hpn_train_config({"preset": "fast"})
+    assert (hpn.aux_weight, hpn.margin) == (0.0, 0.0)
