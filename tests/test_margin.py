@@ -1,5 +1,6 @@
 """The presets' logit margin (`TrainConfig.margin`): a training loss that leaves the model alone."""
 
+import copy
 from dataclasses import replace
 
 import numpy as np
@@ -74,6 +75,19 @@ def test_training_with_a_margin_changes_the_weights_not_the_model():
     train_model(without, x, y, replace(CFG, margin=0.0))
     assert with_margin.state_dict().keys() == without.state_dict().keys()
     assert not torch.equal(with_margin.classifier.weight, without.classifier.weight)
+
+
+def test_training_reports_the_margined_loss_and_the_accuracy_of_the_plain_logits():
+    x, y = _data(64)
+    model = _net()
+    with torch.no_grad():  # the one step's forward pass, as training runs it (train mode)
+        logits = copy.deepcopy(model).train()(x)
+    expected_loss = margin_cross_entropy(logits, y, 2.0).item()
+    expected_accuracy = (logits.argmax(1) == y).float().mean().item()
+    assert expected_loss > F.cross_entropy(logits, y).item() + 0.5  # the two can be told apart
+    record = train_model(model, x, y, replace(CFG, batch_size=64)).history[0]
+    assert record.loss == pytest.approx(expected_loss, rel=1e-5)
+    assert record.accuracy == pytest.approx(expected_accuracy, abs=1e-12)
 
 
 def test_a_model_with_its_own_loss_refuses_a_margin_with_a_message():
