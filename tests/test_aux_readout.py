@@ -5,23 +5,13 @@ from dataclasses import replace
 import pytest
 import torch
 from torch.nn import functional as F
+from vis3d_fixtures import random_batch, spread_net
 
 from models.toy import ToyConfig, make_toy_model
-from models.vis3d import CNNVis3D, Vis3DConfig
-from sph_viz.experiments import seeded
 from sph_viz.settings import TrainConfig
 from sph_viz.train import AuxReadout, train_model
 
 CFG = TrainConfig(epochs=1, batch_size=32, lr=3e-3, optimizer="adam", aux_weight=0.3)
-
-
-def _net() -> CNNVis3D:
-    return seeded(lambda: CNNVis3D(Vis3DConfig("spherized", classifier_init="spread")), 0)
-
-
-def _data(n: int = 96):
-    g = torch.Generator().manual_seed(1)
-    return torch.randn(n, 1, 28, 28, generator=g), torch.randint(0, 10, (n,), generator=g)
 
 
 @pytest.mark.parametrize("bad", [-0.1, float("nan"), 11.0, True, "0.3"])
@@ -31,7 +21,7 @@ def test_train_config_refuses_bad_aux_weight(bad):
 
 
 def test_loss_is_the_weighted_cross_entropy_of_a_linear_readout_of_the_trunk():
-    model, (x, y) = _net().eval(), _data(16)
+    model, (x, y) = spread_net().eval(), random_batch(16)
     readout = AuxReadout(model, CFG, torch.device("cpu"))
     with readout.capturing():
         logits = model(x)
@@ -51,12 +41,12 @@ def test_loss_is_the_weighted_cross_entropy_of_a_linear_readout_of_the_trunk():
 
 
 def test_readout_leaves_the_model_and_its_state_dict_alone():
-    x, y = _data()
+    x, y = random_batch()
     cpu = torch.device("cpu")
-    a, b = (AuxReadout(_net(), CFG, cpu).layer.weight for _ in range(2))
+    a, b = (AuxReadout(spread_net(), CFG, cpu).layer.weight for _ in range(2))
     assert torch.equal(a, b)  # its own generator (seed + 2): repeatable
-    assert not torch.equal(a, AuxReadout(_net(), replace(CFG, seed=1), cpu).layer.weight)
-    with_aux, without = _net(), _net()
+    assert not torch.equal(a, AuxReadout(spread_net(), replace(CFG, seed=1), cpu).layer.weight)
+    with_aux, without = spread_net(), spread_net()
     assert all(torch.equal(p, q) for p, q in zip(with_aux.parameters(), without.parameters(), strict=True))
     train_model(with_aux, x, y, CFG)
     train_model(without, x, y, replace(CFG, aux_weight=0.0))
@@ -67,7 +57,7 @@ def test_readout_leaves_the_model_and_its_state_dict_alone():
 
 
 def test_readout_does_not_draw_from_the_global_generator():
-    model = _net()
+    model = spread_net()
     torch.manual_seed(5)
     AuxReadout(model, CFG, torch.device("cpu"))
     after = torch.rand(3)

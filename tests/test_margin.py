@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 import torch
 from torch.nn import functional as F
+from vis3d_fixtures import random_batch, spread_net
 
 from models.prototype_net import PrototypeNet, PrototypeNetConfig
-from models.vis3d import CNNVis3D, Vis3DConfig
+from models.vis3d import Vis3DConfig
 from sph_viz.experiments import seeded
 from sph_viz.gradient_flow import vis3d_gradient_config
 from sph_viz.prototype_runs import hpn_train_config
@@ -17,15 +18,6 @@ from sph_viz.settings import PRESETS, TrainConfig
 from sph_viz.train import margin_cross_entropy, own_loss_only, train_model
 
 CFG = TrainConfig(epochs=1, batch_size=32, lr=3e-3, optimizer="adam", margin=2.0)
-
-
-def _data(n: int = 96):
-    g = torch.Generator().manual_seed(1)
-    return torch.randn(n, 1, 28, 28, generator=g), torch.randint(0, 10, (n,), generator=g)
-
-
-def _net() -> CNNVis3D:
-    return seeded(lambda: CNNVis3D(Vis3DConfig("spherized", classifier_init="spread")), 0)
 
 
 @pytest.mark.parametrize("bad", [-0.5, float("inf"), 101.0, False, "2"])
@@ -69,8 +61,8 @@ def test_gradcheck():
 
 
 def test_training_with_a_margin_changes_the_weights_not_the_model():
-    x, y = _data()
-    with_margin, without = _net(), _net()
+    x, y = random_batch()
+    with_margin, without = spread_net(), spread_net()
     train_model(with_margin, x, y, CFG)
     train_model(without, x, y, replace(CFG, margin=0.0))
     assert with_margin.state_dict().keys() == without.state_dict().keys()
@@ -78,8 +70,8 @@ def test_training_with_a_margin_changes_the_weights_not_the_model():
 
 
 def test_training_reports_the_margined_loss_and_the_accuracy_of_the_plain_logits():
-    x, y = _data(64)
-    model = _net()
+    x, y = random_batch(64)
+    model = spread_net()
     with torch.no_grad():  # the one step's forward pass, as training runs it (train mode)
         logits = copy.deepcopy(model).train()(x)
     expected_loss = margin_cross_entropy(logits, y, 2.0).item()
@@ -92,7 +84,7 @@ def test_training_reports_the_margined_loss_and_the_accuracy_of_the_plain_logits
 
 def test_a_model_with_its_own_loss_refuses_a_margin_with_a_message():
     model = seeded(lambda: PrototypeNet(PrototypeNetConfig(dims=3)), 0)
-    x, y = _data(16)
+    x, y = random_batch(16)
     with pytest.raises(
         ValueError, match=r"margin > 0 needs the plain cross-entropy; PrototypeNet .*Set margin to 0\."
     ):
