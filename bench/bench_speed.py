@@ -1,7 +1,7 @@
 """Issue 14's figures in one run, each against the code path it replaces, then the absolute figure.
 
 Run: python bench/bench_speed.py [--seeds 0 1 2] [--only steps train cli app pages gpu]
-     [--baseline-commit a42369c] [--from-row N]
+     [--baseline-commit a42369c] [--from-row N] [--chains fast quick]
 Sections (--only picks some; all by default):
 - steps: the `quick` preset per seed on the code path before the step speed-ups (the trunk's
   ReLU before its max-pool, glibc's default allocator thresholds), then on today's (max-pool
@@ -95,7 +95,18 @@ STEPS_AFTER = [
     ("+ peak lr 1.2e-2", {}, {"lr": 1.2e-2}, False),
 ]
 STEPS_LAST = {"quick": [("+ all 60,000 images", {}, {"max_samples": None}, False)]}
-STEPS_FINAL = [("+ logit margin 2 in the training loss", {}, {"margin": 2.0}, False)]
+STEPS_MARGIN = [("+ logit margin 2 in the training loss", {}, {"margin": 2.0}, False)]
+STEPS_FREEZE = {
+    "fast": [],  # 3 epochs with the stages frozen after 25 / 45 / 70 %: no better (README)
+    "quick": [
+        (
+            "+ the trunk's first two stages frozen after 60 / 85 % (FreezeOut)",
+            {},
+            {"freeze_out": (0.6, 0.85)},
+            False,
+        )
+    ],
+}
 
 
 def chain(name: str) -> list[tuple[str, dict, TrainConfig, bool]]:
@@ -103,7 +114,8 @@ def chain(name: str) -> list[tuple[str, dict, TrainConfig, bool]]:
     recipe before issue 14 to today's preset, which the last row must be."""
     model, train = dict(MODEL_BEFORE), BEFORE[name]
     rows = [("before: the preset at a42369c (float32, torch's init)", model, train, True)]
-    for label, m, t, between in STEPS[name] + STEPS_AFTER + STEPS_LAST.get(name, []) + STEPS_FINAL:
+    steps = STEPS[name] + STEPS_AFTER + STEPS_LAST.get(name, []) + STEPS_MARGIN + STEPS_FREEZE[name]
+    for label, m, t, between in steps:
         model, train = model | m, replace(train, **t)
         rows.append((label, model, train, between))
     rows[-1] = (f"{rows[-1][0]} (= the preset)", *rows[-1][1:])
@@ -125,10 +137,11 @@ def machine_speed() -> str:
     return f"{train_rate('channels_last', 'bfloat16', steps=10, batch=128):.0f} samples/s"
 
 
-def bench_train(seeds: list[int], from_row: int = 0) -> None:
+def bench_train(seeds: list[int], from_row: int = 0, chains: tuple[str, ...] = tuple(GOALS)) -> None:
     print(f"== train (spherized CNN-Vis3D, bundled MNIST, {torch.get_num_threads()} threads, seeds {seeds})")
     print(f"  machine speed at start: {machine_speed()}", flush=True)
-    for name, (goal_acc, goal_s) in GOALS.items():
+    for name in chains:
+        goal_acc, goal_s = GOALS[name]
         rows = chain(name)[from_row:]
         if from_row:
             print(f"  {name}: from row {from_row}; the baseline of the ratios is: {rows[0][0]}")
@@ -243,17 +256,21 @@ def main() -> None:
         "--from-row",
         type=int,
         default=0,
-        help="train: start each chain at row N (0: the recipe before issue 14), the ratios' baseline",
+        help="train: start each chain at row N (0: the recipe before issue 14; -2: its last two rows), "
+        "the ratios' baseline",
+    )
+    parser.add_argument(
+        "--chains", nargs="+", choices=tuple(GOALS), default=tuple(GOALS), help="train: which presets"
     )
     args = parser.parse_args()
     shortest = min(len(chain(name)) for name in GOALS)
-    if not 0 <= args.from_row < shortest:
-        parser.error(f"--from-row must be in [0, {shortest - 1}]. Got {args.from_row} instead.")
+    if not -shortest <= args.from_row < shortest:
+        parser.error(f"--from-row must be in [{-shortest}, {shortest - 1}]. Got {args.from_row} instead.")
     print(f"load average {os.getloadavg()[0]:.2f} at start, {os.cpu_count()} CPUs")
     if "steps" in args.only:
         bench_steps(args.seeds)
     if "train" in args.only:
-        bench_train(args.seeds, args.from_row)
+        bench_train(args.seeds, args.from_row, tuple(args.chains))
     if "cli" in args.only:
         bench_cli(args.baseline_commit)
     if "app" in args.only:

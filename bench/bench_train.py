@@ -7,6 +7,7 @@ Prints samples/s of
   (`TrainConfig.precision="bfloat16"`), then with fused Adam, then with the trunk's max-pools
   before their ReLUs (`models.vis3d.make_trunk`), then with glibc keeping freed buffers
   (`sph_viz.allocator`, process-wide and irreversible: measured last): what `train_model` runs;
+  then that step with the trunk's first 1, 2, 3 stages frozen (`TrainConfig.freeze_out`);
 - evaluation (`sph_viz.train.predict`, float32, no grad) at batch 1000 (baseline) and 256, and
   at 256 with the buffers kept.
 """
@@ -31,9 +32,17 @@ WARMUP = 3
 
 
 def train_rate(
-    layout: str, precision: str, steps: int, batch: int, *, fused: bool = False, pool_first: bool = False
+    layout: str,
+    precision: str,
+    steps: int,
+    batch: int,
+    *,
+    fused: bool = False,
+    pool_first: bool = False,
+    frozen: int = 0,
 ) -> float:
-    """Samples/s of full training steps (forward, backward, Adam) on random images."""
+    """Samples/s of full training steps (forward, backward, Adam) on random images; `frozen`: the
+    first that many of the trunk's stages without gradients, as `TrainConfig.freeze_out` leaves them."""
     model = seeded(lambda: CNNVis3D(Vis3DConfig("spherized")), 0)
     if not pool_first:  # the paper's order, the same weights
         trunk = make_trunk(pool_before_relu=False)
@@ -43,7 +52,9 @@ def train_rate(
     if layout == "channels_last":
         model = model.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
-    opt = torch.optim.Adam(model.parameters(), 1e-3, fused=fused or None)
+    for stage in model.early_stages()[:frozen]:
+        stage.requires_grad_(False)
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], 1e-3, fused=fused or None)
     autocast = training_autocast(precision, torch.device("cpu"))
     for i in range(steps + WARMUP):
         if i == WARMUP:
@@ -106,6 +117,16 @@ def main() -> None:
             "train: ... + glibc keeps freed buffers",
             train_rate("channels_last", "bfloat16", args.steps, args.batch, fused=True, pool_first=True),
             base,
+        ),
+        *(
+            (
+                f"train: ... with the trunk's first {k} stage{'s' * (k > 1)} frozen",
+                train_rate(
+                    "channels_last", "bfloat16", args.steps, args.batch, fused=True, pool_first=True, frozen=k
+                ),
+                base,
+            )
+            for k in (1, 2, 3)
         ),
         ("eval: batch 1000 (baseline)", e_base, e_base),
         ("eval: batch 256", e_256, e_base),

@@ -66,6 +66,13 @@ def _pooled_conv_block(c_in: int, c_out: int, pool_before_relu: bool) -> list[nn
     return [conv, norm, nn.MaxPool2d(2), relu] if pool_before_relu else [conv, norm, relu, nn.MaxPool2d(2)]
 
 
+# The trunk's stages that `TrainConfig.freeze_out` can stop, as slices of `make_trunk()`: the two
+# 28x28 convs with their pool, the two 14x14 convs with theirs, the two 7x7 convs. A bf16 training
+# step with the first one, two, three frozen runs at about 1.3x, 1.8x and 2.8x the samples/s of a
+# full step on the 2-core CPU (bench/bench_train.py): their backward is most of a step's cost.
+TRUNK_STAGES = (slice(0, 7), slice(7, 14), slice(14, 20))
+
+
 def make_trunk(pool_before_relu: bool = True) -> nn.Sequential:
     """(B, 1, 28, 28) -> (B, 256). `pool_before_relu=False`: the paper's order, the same function."""
     return nn.Sequential(
@@ -115,6 +122,10 @@ class CNNVis3D(nn.Module):
         self.config = config
         self.trunk = make_trunk()
         self.feature, self.classifier = _make_head(config)
+
+    def early_stages(self) -> list[nn.Module]:
+        """The trunk's stages nearest the input, in order (`TRUNK_STAGES`), for `freeze_out`."""
+        return [self.trunk[stage] for stage in TRUNK_STAGES]
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The representation the paper draws: (B, 1, 28, 28) -> (B, k), k = 2 or 3.

@@ -23,7 +23,7 @@ from sph_viz.data import BUNDLED_MNIST, normalize_images
 from sph_viz.experiments import ExperimentResult, load_vis3d_data, probe_indices, seeded, vis3d_config_dict
 from sph_viz.gradients import GradientRecorder
 from sph_viz.settings import TrainConfig
-from sph_viz.train import Snapshot, evaluate, own_loss_only, train_model
+from sph_viz.train import Snapshot, evaluate, train_model, without_training_aids
 
 PREFIX = "gradient_"  # extras keys of a gradient record
 
@@ -166,7 +166,9 @@ def vis3d_gradient_config(
     model_config: Vis3DConfig, train_config: TrainConfig, every: int, data_dir: str | Path = BUNDLED_MNIST
 ) -> dict:
     """The cache key of a CNN-Vis3D run that records gradients (apart from the page's own runs)."""
-    return vis3d_config_dict(model_config, own_loss_only(train_config), data_dir) | {"gradients_every": every}
+    return vis3d_config_dict(model_config, without_training_aids(train_config), data_dir) | {
+        "gradients_every": every
+    }
 
 
 def run_vis3d_gradient_flow(
@@ -180,13 +182,13 @@ def run_vis3d_gradient_flow(
     **callbacks,
 ) -> ExperimentResult:
     """CNN-Vis3D trained as `run_vis3d` trains it, recording the gradients every `every` steps
-    (with no auxiliary read-out and no logit margin: `own_loss_only`)."""
+    (with no auxiliary read-out, no logit margin and no freeze-out: `without_training_aids`)."""
     if isinstance(every, bool) or not isinstance(every, int) or every < 1:
         raise ValueError(f"every must be an integer >= 1. Got {every!r} instead.")
     train, test = load_vis3d_data(data_dir, model_config.n_classes)
     data = (normalize_images(train.images), train.labels, normalize_images(test.images), test.labels)
     probe_idx = probe_indices(test.labels.numpy(), train_config.seed)
-    train_config = own_loss_only(train_config)
+    train_config = without_training_aids(train_config)
     model = seeded(lambda: CNNVis3D(model_config), train_config.seed)
     config = vis3d_gradient_config(model_config, train_config, every, data_dir)
     return train_and_evaluate(

@@ -25,7 +25,7 @@ from sph_viz.experiments import ExperimentResult, run_vis3d, vis3d_config_dict
 from sph_viz.fields import Field
 from sph_viz.rotated_mnist import ROTATED_PRESETS, rotated_config_dict, run_rotated_mnist
 from sph_viz.settings import PRESETS, TrainConfig, preset
-from sph_viz.train import Progress, Snapshot, own_loss_only
+from sph_viz.train import Progress, Snapshot, without_training_aids
 
 PROBE_SIZE = 1000
 # Tammes problem: the largest possible minimum angle (degrees) of K points on S² (K <= 14).
@@ -134,7 +134,7 @@ def hpn_train_config(values: Mapping[str, Any]) -> TrainConfig:
     by its own loss alone (HPN's squared cosine loss, Eq. 1), so the comparison is of the two
     heads, not of a shared helper.
     """
-    return own_loss_only(_overridden(preset("vis3d", values.get("preset") or "quick").train, values))
+    return without_training_aids(_overridden(preset("vis3d", values.get("preset") or "quick").train, values))
 
 
 def rotated_train_config(values: Mapping[str, Any]) -> TrainConfig:

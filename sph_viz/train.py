@@ -213,6 +213,44 @@ class AuxReadout:
         return self.weight * F.cross_entropy(self.layer(features.float()), labels)
 
 
+class FreezeOut:
+    """`TrainConfig.freeze_out` over one `train_model` call (FreezeOut, Brock et al. 2017): stage j
+    of `model.early_stages()` stops training once round(freeze_out[j] x total) steps are done; its
+    parameters lose their gradient and `requires_grad`, so the next backward pass stops above it
+    and the optimizer leaves it be. `release` makes them trainable again.
+    """
+
+    def __init__(self, model: nn.Module, config: TrainConfig, total_steps: int) -> None:
+        fractions, name = config.freeze_out, type(model).__name__
+        if fractions and not callable(getattr(model, "early_stages", None)):
+            raise ValueError(
+                f"freeze_out needs a model with early stages; {name} has none. Leave freeze_out empty."
+            )
+        stages = model.early_stages() if fractions else []
+        if len(fractions) > len(stages):
+            raise ValueError(
+                f"freeze_out has {len(fractions)} fractions; {name} has {len(stages)} early stages to stop."
+            )
+        self._pending = [
+            (max(1, round(t * total_steps)), stage) for t, stage in zip(fractions, stages, strict=False)
+        ]
+        self._frozen: list[nn.Parameter] = []
+
+    def after_step(self, steps_done: int) -> None:
+        while self._pending and steps_done >= self._pending[0][0]:
+            _, stage = self._pending.pop(0)
+            for p in stage.parameters():
+                if p.requires_grad:
+                    p.requires_grad_(False)
+                    p.grad = None
+                    self._frozen.append(p)
+
+    def release(self) -> None:
+        for p in self._frozen:
+            p.requires_grad_(True)
+        self._frozen = []
+
+
 def margin_cross_entropy(logits: torch.Tensor, labels: torch.Tensor, margin: float) -> torch.Tensor:
     """`TrainConfig.margin`'s loss: the mean cross-entropy of the logits with `margin` taken off
     each row's target logit, -log(e^(l_y - m) / (e^(l_y - m) + sum_(j != y) e^(l_j)))."""
@@ -234,12 +272,12 @@ def _criterion(model: nn.Module, config: TrainConfig) -> Callable[[torch.Tensor,
     return F.cross_entropy
 
 
-def own_loss_only(config: TrainConfig) -> TrainConfig:
-    """The recipe without its training aids (the auxiliary read-out, the logit margin), for runs
-    about the head's own loss: Fig. 4's gradients (a read-out would add its own to every trunk
-    layer, a margin would change the head's) and HPN beside the spherized head (each trained by
-    its own loss alone)."""
-    return replace(config, aux_weight=0.0, margin=0.0)
+def without_training_aids(config: TrainConfig) -> TrainConfig:
+    """The recipe without its training aids (the auxiliary read-out, the logit margin, the
+    freeze-out), for runs about the head's own loss: Fig. 4's gradients (a read-out would add its
+    own to every trunk layer, a margin would change the head's, a frozen stage has none) and HPN
+    beside the spherized head (each trained by its own loss alone, every layer to the end)."""
+    return replace(config, aux_weight=0.0, margin=0.0, freeze_out=())
 
 
 def train_model(
@@ -267,7 +305,8 @@ def train_model(
     evaluated after every epoch; with `test_last_epoch=False` not after the last one, for a
     caller that evaluates the final model itself. `config.aux_weight` > 0 trains an
     `AuxReadout` of `model.trunk` alongside, for this call only; `config.margin` > 0 margins the
-    cross-entropy (`margin_cross_entropy`).
+    cross-entropy (`margin_cross_entropy`); `config.freeze_out` stops the model's early stages
+    part-way (`FreezeOut`), and they are trainable again when this returns.
     """
     device = torch.device(device)
     keep_freed_buffers()  # each step's activations reused from the heap, not mapped afresh
@@ -302,54 +341,59 @@ def train_model(
 
     snap(0.0)
     model.train()
-    for epoch in range(1, config.epochs + 1):
-        loss_sum, correct, seen = 0.0, 0, 0
-        order = torch.randperm(n, generator=gen).to(device)
-        for i in range(steps_per_epoch):
-            cancellation_point()
-            if should_stop and should_stop():
-                result.stopped = True
+    freeze = FreezeOut(model, config, total)
+    try:
+        for epoch in range(1, config.epochs + 1):
+            loss_sum, correct, seen = 0.0, 0, 0
+            order = torch.randperm(n, generator=gen).to(device)
+            for i in range(steps_per_epoch):
+                cancellation_point()
+                if should_stop and should_stop():
+                    result.stopped = True
+                    break
+                idx = order[i * config.batch_size : (i + 1) * config.batch_size]
+                xb = x[idx]
+                if config.augment:
+                    xb = augment_crop_flip(xb, gen_aug)
+                with autocast, readout.capturing() if readout else nullcontext():
+                    logits = model(_to_model(xb, device))
+                loss = criterion(logits.float(), y[idx])
+                if readout:
+                    loss = loss + readout.loss(y[idx])
+                loss_value = loss.item()
+                if not np.isfinite(loss_value):
+                    result.seconds = time.perf_counter() - t0
+                    raise TrainingDiverged(
+                        f"training diverged: the loss became {loss_value} at epoch {epoch}, "
+                        f"step {result.steps + 1}. Try a smaller learning rate (now {config.lr}).",
+                        result,
+                    )
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if on_step:
+                    on_step(result.steps)  # gradients are there to read, before the step
+                optimizer.step()
+                if scheduler:
+                    scheduler.step()
+                result.steps += 1
+                freeze.after_step(result.steps)
+                loss_sum += loss_value * len(idx)
+                correct += (logits.argmax(1) == y[idx]).sum().item()
+                seen += len(idx)
+                if on_progress and (result.steps % progress_every == 0 or i == steps_per_epoch - 1):
+                    on_progress(Progress(epoch, result.steps, total, loss_sum / seen, correct / seen))
+                if i + 1 in snap_at:
+                    snap(epoch - 1 + (i + 1) / steps_per_epoch)
+            if seen:
+                last = epoch == config.epochs or result.stopped
+                want_test = test is not None and (test_last_epoch or not last)
+                test_acc = evaluate(model, *test).accuracy if want_test else None
+                result.history.append(EpochRecord(epoch, loss_sum / seen, correct / seen, test_acc))
+                snap(epoch - 1 + seen / n)
+            if result.stopped:
                 break
-            idx = order[i * config.batch_size : (i + 1) * config.batch_size]
-            xb = x[idx]
-            if config.augment:
-                xb = augment_crop_flip(xb, gen_aug)
-            with autocast, readout.capturing() if readout else nullcontext():
-                logits = model(_to_model(xb, device))
-            loss = criterion(logits.float(), y[idx])
-            if readout:
-                loss = loss + readout.loss(y[idx])
-            loss_value = loss.item()
-            if not np.isfinite(loss_value):
-                result.seconds = time.perf_counter() - t0
-                raise TrainingDiverged(
-                    f"training diverged: the loss became {loss_value} at epoch {epoch}, "
-                    f"step {result.steps + 1}. Try a smaller learning rate (now {config.lr}).",
-                    result,
-                )
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if on_step:
-                on_step(result.steps)  # gradients are there to read, before the step
-            optimizer.step()
-            if scheduler:
-                scheduler.step()
-            result.steps += 1
-            loss_sum += loss_value * len(idx)
-            correct += (logits.argmax(1) == y[idx]).sum().item()
-            seen += len(idx)
-            if on_progress and (result.steps % progress_every == 0 or i == steps_per_epoch - 1):
-                on_progress(Progress(epoch, result.steps, total, loss_sum / seen, correct / seen))
-            if i + 1 in snap_at:
-                snap(epoch - 1 + (i + 1) / steps_per_epoch)
-        if seen:
-            last = epoch == config.epochs or result.stopped
-            want_test = test is not None and (test_last_epoch or not last)
-            test_acc = evaluate(model, *test).accuracy if want_test else None
-            result.history.append(EpochRecord(epoch, loss_sum / seen, correct / seen, test_acc))
-            snap(epoch - 1 + seen / n)
-        if result.stopped:
-            break
+    finally:
+        freeze.release()
     result.seconds = time.perf_counter() - t0
     return result
 

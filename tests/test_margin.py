@@ -15,7 +15,7 @@ from sph_viz.experiments import seeded
 from sph_viz.gradient_flow import vis3d_gradient_config
 from sph_viz.prototype_runs import hpn_train_config
 from sph_viz.settings import PRESETS, TrainConfig
-from sph_viz.train import margin_cross_entropy, own_loss_only, train_model
+from sph_viz.train import margin_cross_entropy, train_model, without_training_aids
 
 CFG = TrainConfig(epochs=1, batch_size=32, lr=3e-3, optimizer="adam", margin=2.0)
 
@@ -93,16 +93,18 @@ def test_a_model_with_its_own_loss_refuses_a_margin_with_a_message():
 
 def test_presets_use_the_training_aids_and_the_head_only_runs_do_not():
     vis3d = PRESETS["vis3d"]
+    freeze = {"quick": (0.6, 0.85), "fast": ()}
     for name in ("quick", "fast"):
-        assert (vis3d[name].train.aux_weight, vis3d[name].train.margin) == (0.3, 2.0)
-        stripped = own_loss_only(vis3d[name].train)
-        assert (stripped.aux_weight, stripped.margin) == (0.0, 0.0)
-        assert replace(stripped, aux_weight=0.3, margin=2.0) == vis3d[name].train  # nothing else changed
+        train = vis3d[name].train
+        assert (train.aux_weight, train.margin, train.freeze_out) == (0.3, 2.0, freeze[name])
+        stripped = without_training_aids(train)
+        assert (stripped.aux_weight, stripped.margin, stripped.freeze_out) == (0.0, 0.0, ())
+        assert replace(stripped, aux_weight=0.3, margin=2.0, freeze_out=freeze[name]) == train  # nothing else
     paper = [vis3d["paper"], *PRESETS["table3"].values()]
-    assert all((p.train.aux_weight, p.train.margin) == (0.0, 0.0) for p in paper)
-    # Fig. 4 measures the gradients the classifier's own loss sends through the trunk
+    assert all((p.train.aux_weight, p.train.margin, p.train.freeze_out) == (0.0, 0.0, ()) for p in paper)
+    # Fig. 4 measures the gradients the classifier's own loss sends through every trunk layer
     key = vis3d_gradient_config(Vis3DConfig("spherized"), vis3d["quick"].train, every=10)
-    assert (key["train"]["aux_weight"], key["train"]["margin"]) == (0.0, 0.0)
-    # HPN beside the spherized head: each trained by its own loss alone
+    assert (key["train"]["aux_weight"], key["train"]["margin"], key["train"]["freeze_out"]) == (0.0, 0.0, [])
+    # HPN beside the spherized head: each trained by its own loss alone, every layer to the end
     hpn = hpn_train_config({"preset": "fast"})
-    assert (hpn.aux_weight, hpn.margin) == (0.0, 0.0)
+    assert (hpn.aux_weight, hpn.margin, hpn.freeze_out) == (0.0, 0.0, ())

@@ -26,7 +26,7 @@ from sph_viz.prototypes import optimize_prototypes
 from sph_viz.rotated_mnist import ROTATED_PRESETS, rotation_mae, run_rotated_mnist
 from sph_viz.settings import PRESETS, TrainConfig
 from sph_viz.spherenet_runs import DATASETS
-from sph_viz.train import own_loss_only
+from sph_viz.train import without_training_aids
 
 TASKS = ("classify", "rotated", "optimize")
 EPOCHS = Field("epochs", int, 0, 1, 200)
@@ -113,7 +113,9 @@ def _optimize(args: argparse.Namespace) -> int:
 def _classify(args: argparse.Namespace, device, progress) -> int:
     spec = resolve_dataset(args.dataset)
     # each head by its own loss alone, as on the Prototypes page (`hpn_train_config`)
-    configs = {seed: own_loss_only(_train_config(args, PRESETS["vis3d"], seed)) for seed in args.seeds}
+    configs = {
+        seed: without_training_aids(_train_config(args, PRESETS["vis3d"], seed)) for seed in args.seeds
+    }
     rows = []
     for seed, cfg in configs.items():
         bar = progress_bar(progress, "HPN", cfg)
