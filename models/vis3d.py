@@ -68,7 +68,7 @@ def _pooled_conv_block(c_in: int, c_out: int, pool_before_relu: bool) -> list[nn
 
 # The trunk's stages that `TrainConfig.freeze_out` can stop, as slices of `make_trunk()`: the two
 # 28x28 convs with their pool, the two 14x14 convs with theirs, the two 7x7 convs. A bf16 training
-# step with the first one, two, three frozen runs at about 1.3x, 1.8x and 2.8x the samples/s of a
+# step with the first one, two, three frozen runs at about 1.3x, 1.8x and 2.9x the samples/s of a
 # full step on the 2-core CPU (bench/bench_train.py): their backward is most of a step's cost.
 TRUNK_STAGES = (slice(0, 7), slice(7, 14), slice(14, 20))
 

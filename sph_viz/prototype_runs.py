@@ -130,9 +130,9 @@ def _overridden(train: TrainConfig, values: Mapping[str, Any]) -> TrainConfig:
 def hpn_train_config(values: Mapping[str, Any]) -> TrainConfig:
     """The CNN-Vis3D preset `values["preset"]` with the page's overrides: HPN and spherized share it.
 
-    Without the preset's training aids (auxiliary read-out, logit margin): each head is trained
-    by its own loss alone (HPN's squared cosine loss, Eq. 1), so the comparison is of the two
-    heads, not of a shared helper.
+    Without the preset's training aids (auxiliary read-out, logit margin, freeze-out): each head is
+    trained by its own loss alone (HPN's squared cosine loss, Eq. 1), every layer to the end, so
+    the comparison is of the two heads, not of a shared helper.
     """
     return without_training_aids(_overridden(preset("vis3d", values.get("preset") or "quick").train, values))
 

@@ -325,6 +325,7 @@ def train_model(
     spe = config.snapshots_per_epoch
     snap_at = {round(k * steps_per_epoch / spe) for k in range(1, spe)} - {0, steps_per_epoch}
     readout = AuxReadout(model, config, device) if config.aux_weight > 0 else None
+    freeze = FreezeOut(model, config, total)  # refuses a model without early stages, before any work
     optimizer = _make_optimizer(model, config, readout)
     scheduler = _make_scheduler(optimizer, config, total, steps_per_epoch)
     gen = torch.Generator().manual_seed(config.seed)
@@ -341,7 +342,6 @@ def train_model(
 
     snap(0.0)
     model.train()
-    freeze = FreezeOut(model, config, total)
     try:
         for epoch in range(1, config.epochs + 1):
             loss_sum, correct, seen = 0.0, 0, 0

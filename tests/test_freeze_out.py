@@ -11,7 +11,7 @@ from models.prototype_net import PrototypeNet, PrototypeNetConfig
 from models.vis3d import TRUNK_STAGES, CNNVis3D, Vis3DConfig
 from sph_viz.experiments import seeded
 from sph_viz.settings import TrainConfig
-from sph_viz.train import train_model
+from sph_viz.train import train_model, training_autocast
 
 # 96 images in batches of 16: 6 steps; stage 0 stops after 2 (round(0.34 x 6)), stage 1 after 4.
 CFG = TrainConfig(epochs=1, batch_size=16, lr=3e-3, optimizer="adam", freeze_out=(0.34, 0.67))
@@ -64,13 +64,30 @@ def test_each_stage_stops_at_its_step_and_gets_no_gradient_after():
     assert not _same(final[2], seen[5][2])  # the last stage trained to the end
 
 
-def test_other_gradients_are_those_of_the_unfrozen_net():
+def test_fractions_are_of_the_whole_run_across_epochs():
+    model, (x, y) = spread_net(), random_batch()
+    has_grad: dict[int, bool] = {}
+    cfg = replace(CFG, epochs=2, batch_size=32, freeze_out=(0.67,))  # 3 steps an epoch; stops after 4
+
+    def on_step(done: int) -> None:
+        has_grad[done] = all(p.grad is not None for p in model.early_stages()[0].parameters())
+
+    train_model(model, x, y, cfg, on_step=on_step)
+    assert has_grad == {0: True, 1: True, 2: True, 3: True, 4: False, 5: False}
+
+
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_other_gradients_are_those_of_the_unfrozen_net(precision):
     model, (x, y) = spread_net(), random_batch(32)
-    model.train()
+    model.train().to(memory_format=torch.channels_last)
+    x = x.contiguous(memory_format=torch.channels_last)
+    autocast = training_autocast(precision, torch.device("cpu"))
 
     def grads() -> dict[str, torch.Tensor]:
         model.zero_grad(set_to_none=True)
-        F.cross_entropy(model(x), y).backward()
+        with autocast:
+            logits = model(x)
+        F.cross_entropy(logits.float(), y).backward()
         return {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
 
     full = grads()
@@ -118,14 +135,20 @@ def test_every_parameter_trains_again_after_the_run_even_when_it_fails():
     with pytest.raises(RuntimeError, match="stop here"):
         train_model(model, x, y, CFG, on_step=fail)
     assert {n: p.requires_grad for n, p in model.named_parameters()} == before
+    calls = iter(range(100))  # Stop pressed after the fourth step: stages 0 and 1 are frozen then
+    result = train_model(model, x, y, CFG, should_stop=lambda: next(calls) >= 4)
+    assert result.stopped and result.steps == 4
+    assert {n: p.requires_grad for n, p in model.named_parameters()} == before
 
 
 def test_models_without_early_stages_and_too_many_fractions_are_refused_with_a_message():
     x, y = random_batch(16)
     proto = seeded(lambda: PrototypeNet(PrototypeNetConfig(dims=3)), 0)
+    snapshots = []
     with pytest.raises(
         ValueError, match=r"freeze_out needs a model with early stages; PrototypeNet has none"
     ):
-        train_model(proto, x, y, replace(CFG, batch_size=8))
+        train_model(proto, x, y, replace(CFG, batch_size=8), on_snapshot=snapshots.append)
+    assert snapshots == []  # refused before any work
     with pytest.raises(ValueError, match=r"freeze_out has 4 fractions; CNNVis3D has 3 early stages"):
         train_model(spread_net(), x, y, replace(CFG, freeze_out=(0.2, 0.4, 0.6, 0.8)))
