@@ -153,8 +153,8 @@ PRESETS: dict[str, dict[str, Preset]] = {
         # epochs; `quick` also stops the trunk's first two stages part-way (`TrainConfig.freeze_out`).
         # Measured on the 2-core CPU, seeds 0-4.
         "quick": Preset(
-            "all 60,000 training images, 1 epoch, the first conv layers frozen for its last 40 %: "
-            "~35 s on a quiet 2-core CPU, ~98.5 % accurate",
+            "all 60,000 training images, 1 epoch: ~35 s on a quiet 2-core CPU, ~98.5 % accurate "
+            "(the first conv layers frozen for the last 40 %)",
             dict(VIS3D_FAST_MODEL),
             replace(VIS3D_CPU_TRAIN, epochs=1, freeze_out=(0.6, 0.85)),
         ),
