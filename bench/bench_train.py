@@ -54,7 +54,8 @@ def train_rate(
         x = x.contiguous(memory_format=torch.channels_last)
     for stage in model.early_stages()[:frozen]:
         stage.requires_grad_(False)
-    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], 1e-3, fused=fused or None)
+    # frozen parameters stay in the optimizer, as in `train_model`: with no gradient Adam skips them
+    opt = torch.optim.Adam(model.parameters(), 1e-3, fused=fused or None)
     autocast = training_autocast(precision, torch.device("cpu"))
     for i in range(steps + WARMUP):
         if i == WARMUP:
