@@ -96,11 +96,14 @@ def _check_int(name: str, value: object, low: int, high: int) -> None:
         raise ValueError(f"{name} must be an integer in [{low}, {high}]. Got {value!r} instead.")
 
 
+def _finite_number(value: object) -> bool:
+    """An int or float (not a bool), neither NaN nor infinite."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and bool(np.isfinite(value))
+
+
 def _check_freeze_out(value: object) -> None:
-    numbers = isinstance(value, tuple) and all(
-        isinstance(t, (int, float)) and not isinstance(t, bool) and np.isfinite(t) for t in value
-    )
-    if not (numbers and all(0 < t <= 1 for t in value) and list(value) == sorted(value)):
+    fractions = isinstance(value, tuple) and all(_finite_number(t) and 0 < t <= 1 for t in value)
+    if not (fractions and list(value) == sorted(value)):
         raise ValueError(
             "freeze_out must be a tuple of non-decreasing fractions of the run in (0, 1]. "
             f"Got {value!r} instead."
@@ -108,8 +111,7 @@ def _check_freeze_out(value: object) -> None:
 
 
 def _check_float(name: str, value: object, low: float, high: float) -> None:
-    number = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if not (number and np.isfinite(value) and low <= value <= high):
+    if not (_finite_number(value) and low <= value <= high):
         raise ValueError(f"{name} must be in [{low}, {high}]. Got {value!r} instead.")
 
 
