@@ -25,10 +25,10 @@ from scipy.sparse.csgraph import connected_components
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from sph_viz.overlap import overlap_stats  # noqa: E402
-from sph_viz.overlap_blockwise import scan_blockwise  # noqa: E402
-from sph_viz.overlap_graph import PairScan  # noqa: E402
-from sph_viz.overlap_kdtree import scan_kdtree  # noqa: E402
-from sph_viz.overlap_units import unit_rows  # noqa: E402
+from sph_viz.overlap._blockwise import scan_blockwise  # noqa: E402
+from sph_viz.overlap._graph import PairScan  # noqa: E402
+from sph_viz.overlap._kdtree import scan_kdtree  # noqa: E402
+from sph_viz.overlap._units import unit_rows  # noqa: E402
 
 
 def previous_overlap(x: np.ndarray, tau: float) -> tuple[int, list[np.ndarray], np.ndarray]:

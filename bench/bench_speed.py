@@ -5,7 +5,7 @@ Run: python bench/bench_speed.py [--seeds 0 1 2] [--only steps train cli app pag
 Sections (--only picks some; all by default):
 - steps: the `quick` preset per seed on the code path before the step speed-ups (the trunk's
   ReLU before its max-pool, glibc's default allocator thresholds), then on today's (max-pool
-  first, freed buffers kept: `sph_viz.allocator`), in that order in this process (the allocator
+  first, freed buffers kept: `sph_viz.training.allocator`), in that order in this process (the allocator
   setting is process-wide and cannot be undone). Same images, same test accuracy expected.
 - train: the spherized CNN-Vis3D head on the bundled MNIST, for the `fast` and `quick` presets a
   chain of recipes from the one before issue 14 to today's preset, each row adding one change to
@@ -44,10 +44,11 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 import torch  # noqa: E402
 
 import models.vis3d  # noqa: E402
-import sph_viz.train  # noqa: E402
+import sph_viz.training.loop  # noqa: E402
 from models.vis3d import Vis3DConfig  # noqa: E402
-from sph_viz.experiments import run_vis3d  # noqa: E402
-from sph_viz.settings import PRESETS, TrainConfig  # noqa: E402
+from sph_viz.experiments.registry import PRESETS  # noqa: E402
+from sph_viz.experiments.vis3d import run_vis3d  # noqa: E402
+from sph_viz.training.config import TrainConfig  # noqa: E402
 
 GOALS = {"fast": (0.990, 90.0), "quick": (0.985, 40.0)}  # test accuracy at least, training seconds at most
 MODEL_BEFORE = {"radius": 5.0, "scale": 1.0, "normalize_preact": True}  # torch's init of the classifier
@@ -176,19 +177,19 @@ def bench_steps(seeds: list[int]) -> None:
     """The `quick` preset on the step's code path before and after its speed-ups, per seed."""
     print(f"== steps: the quick preset, code path before / now, seeds {seeds}")
     quick = PRESETS["vis3d"]["quick"]
-    make_trunk, keep = models.vis3d.make_trunk, sph_viz.train.keep_freed_buffers
+    make_trunk, keep = models.vis3d.make_trunk, sph_viz.training.loop.keep_freed_buffers
     before = {"trunk": lambda: make_trunk(pool_before_relu=False), "keep": lambda: False}
     rows: dict[str, list[tuple[float, float]]] = {"before": [], "now": []}
     for label in rows:
         for seed in seeds:
             # Only the "before" rows swap in the old code path; nothing is swapped for "now".
             models.vis3d.make_trunk = before["trunk"] if label == "before" else make_trunk
-            sph_viz.train.keep_freed_buffers = before["keep"] if label == "before" else keep
+            sph_viz.training.loop.keep_freed_buffers = before["keep"] if label == "before" else keep
             res = run_vis3d(Vis3DConfig("spherized", **quick.model), replace(quick.train, seed=seed))
             acc, secs = res.test_accuracy * 100, res.train.seconds
             rows[label].append((acc, secs))
             print(f"  {label} seed {seed}: test {acc:.2f} %, training {secs:.1f} s", flush=True)
-    models.vis3d.make_trunk, sph_viz.train.keep_freed_buffers = make_trunk, keep
+    models.vis3d.make_trunk, sph_viz.training.loop.keep_freed_buffers = make_trunk, keep
     base = statistics.median(s for _, s in rows["before"])
     for label, values in rows.items():
         med = statistics.median(s for _, s in values)

@@ -6,9 +6,9 @@ Prints samples/s of
   (baseline), channels-last float32, channels-last with the trunk in bfloat16
   (`TrainConfig.precision="bfloat16"`), then with fused Adam, then with the trunk's max-pools
   before their ReLUs (`models.vis3d.make_trunk`), then with glibc keeping freed buffers
-  (`sph_viz.allocator`, process-wide and irreversible: measured last): what `train_model` runs;
+  (`sph_viz.training.allocator`, process-wide and irreversible: measured last): what `train_model` runs;
   then that step with the trunk's first 1, 2, 3 stages frozen (`TrainConfig.freeze_out`);
-- evaluation (`sph_viz.train.predict`, float32, no grad) at batch 1000 (baseline) and 256, and
+- evaluation (`sph_viz.training.loop.predict`, float32, no grad) at batch 1000 (baseline) and 256, and
   at 256 with the buffers kept.
 """
 
@@ -24,9 +24,10 @@ from torch.nn import functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from models.vis3d import CNNVis3D, Vis3DConfig, make_trunk
-from sph_viz.allocator import keep_freed_buffers
-from sph_viz.experiments import seeded
-from sph_viz.train import predict, training_autocast
+from sph_viz.experiments.result import seeded
+from sph_viz.training.allocator import keep_freed_buffers
+from sph_viz.training.loop import predict
+from sph_viz.training.precision import training_autocast
 
 WARMUP = 3
 

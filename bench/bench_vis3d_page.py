@@ -39,7 +39,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from sph_viz.settings import TAUS  # noqa: E402
+from sph_viz.experiments.table3 import TAUS  # noqa: E402
 
 QUERY = {"preset": "quick", "epochs": "1", "max_samples": "600"}
 # Widget moves: (name, what it does); each worker knows its own tree's keys. A move alternates
@@ -85,7 +85,7 @@ def worker(tree: Path, kind: str, heads: str, page: str = "vis3d") -> None:
     keys = KEYS[kind]
     res = next(r for r in at.session_state["mnist_memo"].values() if r.config["model"]["head"] == "spherized")
     assert len(res.labels) == 10_000, len(res.labels)
-    from sph_viz.confusion import compute_confusion, nonempty_cells
+    from sph_viz.analysis.confusion import compute_confusion, nonempty_cells
 
     arrow = " → " if kind == "base" else "-"
     cells = [

@@ -5,7 +5,8 @@ explorer and Home draw without torch, so the names cannot live beside the module
 the nets (each of those imports torch and re-exports its names from here).
 """
 
-OPERATORS = ("linear", "cosine", "sigmoid")  # SphereNet's operators (sph_viz.projections)
+from sph_viz.nn.names import OPERATORS  # SphereNet's operators (sph_viz.nn.projections)
+
 HEADS = (  # CNN-Vis3D's heads (models.vis3d)
     "original2d",
     "original3d",

@@ -23,7 +23,15 @@ from torch.nn import functional as F
 
 from models.precision import in_float32
 from models.vis3d import make_trunk
-from sph_viz.prototypes import REDUCTIONS, make_prototypes, prototype_cosines
+from sph_viz.nn.prototypes import (
+    REDUCTIONS,
+    make_prototypes,
+    predict_class,
+    prototype_cosines,
+    prototype_loss,
+    regression_loss,
+    rotated_mnist_prototypes,
+)
 
 
 @dataclass(frozen=True)
@@ -106,3 +114,30 @@ class PrototypeNet(nn.Module):
         """Eq. 1 from forward's cosines (B, K) and labels (B,): sum or mean of (1 - cos_y)²."""
         per_example = (1.0 - output.gather(1, labels.view(-1, 1)).squeeze(1)) ** 2
         return per_example.sum() if self.config.reduction == "sum" else per_example.mean()
+
+
+class JointPrototypeNet(PrototypeNet):
+    """HPN's joint task (Sec. 3.3, rotated MNIST): class prototypes in the xy-plane and the rotation
+    bounds at the poles of one S² (`rotated_mnist_prototypes`).
+
+    For training, `forward` returns the raw output z (B, 3) so that `loss(z, classes, targets)`
+    scores both tasks, Eq. 1 + Eq. 7, each a mean over the batch, and `predict_labels(z)` is Eq. 3.
+    `features` and `classifier` (what evaluation uses) are PrototypeNet's; the state_dict too.
+    """
+
+    def __init__(self, config: PrototypeNetConfig = PrototypeNetConfig(dims=3, n_classes=5)) -> None:
+        self.joint = rotated_mnist_prototypes()
+        super().__init__(config, prototypes=self.joint.classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.embed(x)
+
+    def loss(self, z: torch.Tensor, classes: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Eq. 1 to the class prototypes + Eq. 7 to the upper bound: (B, 3), (B,), (B,) -> scalar."""
+        return prototype_loss(z, self.joint.classes, classes, reduction="mean") + regression_loss(
+            z, self.joint.upper, targets, reduction="mean"
+        )
+
+    def predict_labels(self, z: torch.Tensor) -> torch.Tensor:
+        """Eq. 3 on forward's output: (B, 3) -> (B,) class indices."""
+        return predict_class(z, self.joint.classes)

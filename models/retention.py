@@ -31,7 +31,8 @@ import torch
 from torch import nn
 
 from models.vis3d import _conv_block
-from sph_viz.layers import Spherization
+from sph_viz.nn.checks import check_int
+from sph_viz.nn.layers import Spherization
 
 NETS = ("simplefnn", "lenet5", "vgg11")
 VARIANTS = ("original", "spherized")
@@ -106,13 +107,6 @@ SPHERIZATION_SETTINGS = {
 }
 
 
-def _check_int(name: str, value: int, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{name} must be an integer. Got {value!r} instead.")
-    if value < low:
-        raise ValueError(f"{name} must be >= {low}. Got {value!r} instead.")
-
-
 @dataclass(frozen=True)
 class RetentionConfig:
     net: str = "simplefnn"  # one of NETS
@@ -131,9 +125,9 @@ class RetentionConfig:
             raise ValueError(f"variant must be one of {', '.join(VARIANTS)}. Got {self.variant!r} instead.")
         if self.image_size is None:
             object.__setattr__(self, "image_size", NATIVE_SIZE[self.net])  # frozen: fill the default once
-        _check_int("in_channels", self.in_channels, 1)
-        _check_int("n_classes", self.n_classes, 1)
-        _check_int("image_size", self.image_size, {"simplefnn": 1, "lenet5": 12, "vgg11": 32}[self.net])
+        check_int("in_channels", self.in_channels, 1)
+        check_int("n_classes", self.n_classes, 1)
+        check_int("image_size", self.image_size, {"simplefnn": 1, "lenet5": 12, "vgg11": 32}[self.net])
         for name in ("radius", "scale"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from sph_viz.sphereconv import OPERATORS, AngularOperator, SphereConv2d
+from sph_viz.nn.sphereconv import OPERATORS, AngularOperator, SphereConv2d
 
 CONVS = ("sphere", "plain")
 

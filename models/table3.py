@@ -50,8 +50,9 @@ from torch.nn import functional as F
 
 from models.names import OPERATORS_T3
 from models.vis3d import _conv_block
-from sph_viz.layers import Spherization
-from sph_viz.projections import NormalizedLinear, SphereNetLinear, angular_operator
+from sph_viz.nn.checks import check_int
+from sph_viz.nn.layers import Spherization
+from sph_viz.nn.projections import NormalizedLinear, SphereNetLinear, angular_operator
 
 ROLES = {
     "original": "base",
@@ -171,13 +172,6 @@ TABLE3_RECIPE = {
 }
 
 
-def _check_int(name: str, value: int, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{name} must be an integer. Got {value!r} instead.")
-    if value < low:
-        raise ValueError(f"{name} must be >= {low}. Got {value!r} instead.")
-
-
 @dataclass(frozen=True)
 class Table3Config:
     operator: str = "spherization"  # one of OPERATORS_T3
@@ -200,8 +194,8 @@ class Table3Config:
         if self.trunk not in TRUNKS:
             raise ValueError(f"trunk must be one of {', '.join(TRUNKS)}. Got {self.trunk!r} instead.")
         for name in ("dim", "in_channels", "n_classes"):
-            _check_int(name, getattr(self, name), 1)
-        _check_int("image_size", self.image_size, 2 ** TRUNKS[self.trunk].count("M"))
+            check_int(name, getattr(self, name), 1)
+        check_int("image_size", self.image_size, 2 ** TRUNKS[self.trunk].count("M"))
         for name in ("radius", "scale", "k"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from models.names import TOY_KINDS
-from sph_viz.layers import Spherization
+from sph_viz.nn.layers import Spherization
 
 
 @dataclass(frozen=True)

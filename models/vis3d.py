@@ -19,9 +19,9 @@ from torch import nn
 
 from models.names import HEADS
 from models.precision import in_float32
-from sph_viz.head_init import init_spread_
-from sph_viz.layers import Spherization
-from sph_viz.projections import SphereNetLinear
+from sph_viz.nn.head_init import init_spread_
+from sph_viz.nn.layers import Spherization
+from sph_viz.nn.projections import SphereNetLinear
 
 CLASSIFIER_INITS = ("default", "spread")
 
@@ -35,7 +35,7 @@ class Vis3DConfig:
     delta: float = 1e-6  # spherized: lower bound of prod sin(phi)
     normalize_preact: bool = True  # spherized: BatchNorm1d on the 2-D pre-activations
     # spherized: the bias-free classifier's first rows. "default": torch's init; "spread": equal-norm
-    # directions spread over the middle of the octant every s starts in (sph_viz/head_init.py), so
+    # directions spread over the middle of the octant every s starts in (sph_viz/nn/head_init.py), so
     # each class owns a cell of it from the first step (with torch's init 3 to 6 of 10 do).
     classifier_init: str = "default"
     classifier_norm: float = 4.0  # "spread": the rows' norm (logits span r * classifier_norm)

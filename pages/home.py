@@ -10,7 +10,7 @@ import streamlit as st
 
 from sph_viz.app import warmup
 from sph_viz.app.state import device_text
-from sph_viz.bundled import BUNDLED_MNIST, MNIST_CREDIT
+from sph_viz.data.bundled import BUNDLED_MNIST, MNIST_CREDIT
 from sph_viz.figures.layer import (
     compute_angle_curve,
     compute_reachable_patch,

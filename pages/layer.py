@@ -6,7 +6,8 @@ import streamlit as st
 
 from sph_viz.app.exports import chart_with_export
 from sph_viz.app.state import config_controls, init_state_from_url, show_url_notes, sync_url
-from sph_viz.app.widgets import field_widget
+from sph_viz.app.widgets import controls
+from sph_viz.experiments.layer_fields import LAYER_FIELDS
 from sph_viz.figures.layer import (
     compute_angle_curve,
     compute_reachable_patch,
@@ -16,9 +17,7 @@ from sph_viz.figures.layer import (
     walkthrough_inputs,
 )
 from sph_viz.formulas import ANGLE, ANGLE_RANGE, CARTESIAN, LOGIT, LOWER_ANGLE, NORM
-from sph_viz.settings import LAYER_FIELDS
 
-FIELDS = {f.name: f for f in LAYER_FIELDS}
 init_state_from_url("layer", LAYER_FIELDS)
 
 
@@ -33,7 +32,7 @@ def vector(values, fmt: str, shown: int = 6) -> str:
 def layer_controls() -> dict:
     with st.sidebar:
         st.header("Layer settings")
-        return {name: field_widget("layer", FIELDS[name]) for name in ("alpha", "delta", "n", "radius")}
+        return controls("layer", LAYER_FIELDS, group="")
 
 
 st.title("Layer explorer")
@@ -41,7 +40,7 @@ show_url_notes("layer")
 v = layer_controls()
 st.subheader("1 · Angularization: each pre-activation z becomes an angle φ")
 st.latex(rf"{ANGLE} \in {ANGLE_RANGE},\qquad {LOWER_ANGLE}")
-v["z1"] = field_widget("layer", FIELDS["z1"])
+v |= controls("layer", LAYER_FIELDS, group="step 1")
 z, phi, phi_low = compute_angle_curve(v["alpha"], v["delta"], v["n"])
 chart_with_export(
     make_angle_curve_figure(z, phi, phi_low, marker_z=v["z1"]), "layer-angle-curve", "layer_curve"
@@ -52,7 +51,7 @@ st.caption(
     "the last coordinate never collapses. Larger α makes the sigmoid steeper."
 )
 st.subheader("2 · Conversion to Cartesian: n angles → a point s on the sphere in n+1 dimensions")
-v["z2"] = field_widget("layer", FIELDS["z2"])
+v |= controls("layer", LAYER_FIELDS, group="step 2")
 n = v["n"]
 stage = compute_walkthrough(walkthrough_inputs(v["z1"], v["z2"], n), v["alpha"], v["delta"], v["radius"])
 st.latex(rf"{CARTESIAN},\qquad {NORM}")

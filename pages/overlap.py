@@ -2,32 +2,29 @@
 
 import streamlit as st
 
+from models.table3 import PAPER_TABLE3
 from sph_viz.app.exports import chart_with_export
 from sph_viz.app.overlap_views import cached_stats, group_explorer, neighbour_panel, stats_row
 from sph_viz.app.runs import head_specs, job_panel, lookup, pending_runs, show_job_errors, start_training
 from sph_viz.app.state import config_controls, init_state_from_url, show_url_notes, sync_url
-from sph_viz.app.widgets import field_widget
-from sph_viz.data import BUNDLED_MNIST, load_image_folder
-from sph_viz.datasets import load_dataset, resolve_dataset
-from sph_viz.embedding import parse_embedding
+from sph_viz.app.widgets import controls
+from sph_viz.data.datasets import load_dataset, resolve_dataset
+from sph_viz.data.embedding import parse_embedding
+from sph_viz.data.idx import BUNDLED_MNIST, load_image_folder
+from sph_viz.experiments.page_fields import OVERLAP_FIELDS, OVERRIDES_GROUP
+from sph_viz.experiments.specs import make_run_specs
+from sph_viz.fields import groups
 from sph_viz.figures.overlap import make_nn_cosine_histogram, make_overlap_bar_figure
 from sph_viz.figures.reports import sphere_radius
-from sph_viz.settings import OVERLAP_FIELDS
-from sph_viz.specs import make_run_specs
-from sph_viz.store import config_key
-from sph_viz.table3 import PAPER_TABLE3, table3_rows
+from sph_viz.reports.format import pm
+from sph_viz.reports.table3 import table3_rows
+from sph_viz.results.store import config_key
 
 JOB = "overlap_job"
-FIELDS = {f.name: f for f in OVERLAP_FIELDS}
 LAYERS = {
     "table3": "Table-3 last layer (d-D)",
     "vis3d": "CNN-Vis3D 3-D bottleneck",
     "upload": "an uploaded embedding",
-}
-GROUPS = {
-    "Table-3 layer": ("dataset", "recipe", "operators", "seeds"),
-    "CNN-Vis3D bottleneck": ("preset", "heads", "seed"),
-    "Training overrides (0 = the preset's)": ("epochs", "max_samples"),
 }
 init_state_from_url("overlap", OVERLAP_FIELDS)
 
@@ -35,13 +32,10 @@ init_state_from_url("overlap", OVERLAP_FIELDS)
 def overlap_controls() -> dict:
     with st.sidebar:
         st.header("Overlap settings")
-        v = {
-            n: field_widget("overlap", FIELDS[n], LAYERS.get if n == "layer" else None)
-            for n in ("layer", "tau")
-        }
-        for title, names in GROUPS.items():
-            with st.expander(title, expanded=title.startswith(("Table", "CNN")) and v["layer"] != "upload"):
-                v |= {n: field_widget("overlap", FIELDS[n]) for n in names}
+        v = controls("overlap", OVERLAP_FIELDS, {"layer": LAYERS.get}, group="")
+        for title in groups(OVERLAP_FIELDS):
+            with st.expander(title, expanded=title != OVERRIDES_GROUP and v["layer"] != "upload"):
+                v |= controls("overlap", OVERLAP_FIELDS, group=title)
         config_controls("overlap", OVERLAP_FIELDS, v)
     return v
 
@@ -94,10 +88,10 @@ def table3_layer() -> None:
                 "operator": r.operator,
                 "role": r.role,
                 "seeds": ", ".join(map(str, r.seeds)),
-                "test acc %": f"{r.test_acc[0]:.2f} ± {r.test_acc[1]:.2f}",
-                "# ovlp": f"{r.n_ovlp[0]:.1f} ± {r.n_ovlp[1]:.1f}",
-                "# err": f"{r.n_err[0]:.1f} ± {r.n_err[1]:.1f}",
-                "# unavoidable": f"{r.n_unavoidable[0]:.1f} ± {r.n_unavoidable[1]:.1f}",
+                "test acc %": pm(r.test_acc, ".2f"),
+                "# ovlp": pm(r.n_ovlp, ".1f"),
+                "# err": pm(r.n_err, ".1f"),
+                "# unavoidable": pm(r.n_unavoidable, ".1f"),
                 "paper: test acc %": f"{p['test_acc'][0]:.2f}" if p else "-",
                 "paper: # ovlp": f"{p['n_ovlp'][0]:.0f}" if p else "-",
                 "paper: # err": f"{p['n_err'][0]:.0f}" if p else "-",

@@ -6,13 +6,13 @@ import streamlit as st
 from sph_viz.app.exports import chart_with_export
 from sph_viz.app.live import live_panel
 from sph_viz.app.state import app_device, device_text, result_store, start_job
-from sph_viz.claims import NOT_RUN, assess, missing_tasks, store_fingerprint
 from sph_viz.figures.gradients import (
     make_alpha_figure,
     make_gradient_comparison_figure,
     make_gradient_histogram_figure,
 )
-from sph_viz.paper_claims import CLAIMS, SEEDS
+from sph_viz.reports.claims import NOT_RUN, assess, missing_tasks, store_fingerprint
+from sph_viz.reports.paper import CLAIMS, SEEDS
 
 JOB = "paper_job"
 BY_KEY = {c.key: c for c in CLAIMS}

@@ -13,8 +13,15 @@ from sph_viz.app.state import (
     sync_url,
 )
 from sph_viz.app.widgets import controls
-from sph_viz.data import BUNDLED_MNIST, load_image_folder
-from sph_viz.experiments import probe_indices
+from sph_viz.data.idx import BUNDLED_MNIST, load_image_folder
+from sph_viz.experiments.prototypes import (
+    PROTOTYPE_FIELDS,
+    known_min_angle,
+    plan_comparison,
+    rotated_train_config,
+)
+from sph_viz.experiments.result import probe_indices
+from sph_viz.experiments.rotated_mnist import rotation_mae
 from sph_viz.figures.prototypes import (
     make_prototype_animation,
     make_prototype_figure,
@@ -23,9 +30,7 @@ from sph_viz.figures.prototypes import (
 )
 from sph_viz.figures.reports import sphere_radius
 from sph_viz.figures.sphere import make_feature_figure
-from sph_viz.prototype_runs import PROTOTYPE_FIELDS, known_min_angle, plan_comparison, rotated_train_config
-from sph_viz.prototypes import optimize_prototypes
-from sph_viz.rotated_mnist import rotation_mae
+from sph_viz.nn.prototypes import optimize_prototypes
 
 JOB, MEMO = "prototypes_job", "prototypes_memo"
 init_state_from_url("prototypes", PROTOTYPE_FIELDS)

@@ -17,15 +17,15 @@ from sph_viz.app.state import (
     sync_url,
 )
 from sph_viz.app.widgets import controls
-from sph_viz.figures.spherenet import make_spherenet_figures
-from sph_viz.spherenet_runs import (
+from sph_viz.experiments.spherenet import (
     SPHERENET_FIELDS,
     SPHERENET_PRESETS,
-    k_summary,
     plan_runs,
     time_to_accuracy,
     train_seconds,
 )
+from sph_viz.figures.spherenet import make_spherenet_figures
+from sph_viz.reports.format import k_summary, mean_sd
 
 JOB, MEMO = "spherenet_job", "spherenet_memo"
 FIGURES = {
@@ -91,7 +91,7 @@ for variant, rs in by_variant.items():
         {
             "variant": variant,
             "seeds": len(rs),
-            "test accuracy": f"{acc.mean():.2%}" + (f" ± {acc.std():.2%}" if len(rs) > 1 else ""),
+            "test accuracy": mean_sd([r.test_accuracy for r in rs], ".2%"),
             "steps to target": f"{np.mean([h[0] for h in reached]):.0f}" if reached else "never",
             "seconds to target": f"{np.mean([h[1] for h in reached]):.1f}" if reached else "never",
             "training seconds": f"{np.mean([train_seconds(r.extras) for r in rs]):.1f}",

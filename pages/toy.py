@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from sph_viz.analysis.geometry import compute_crossing, compute_decision_grid
 from sph_viz.app.exports import chart_with_export, data_downloads
 from sph_viz.app.state import config_controls, config_key, init_state_from_url, show_url_notes, sync_url
 from sph_viz.app.toy_views import (
@@ -16,12 +17,11 @@ from sph_viz.app.toy_views import (
     view_values,
 )
 from sph_viz.app.widgets import controls
-from sph_viz.experiments import build_model
+from sph_viz.experiments.registry import build_model
+from sph_viz.experiments.toy import TOY_CHOICES, TOY_FIELDS, TOY_VIEW_FIELDS
 from sph_viz.figures.reports import TOY_INPUT_BOX, toy_inputs, toy_panel_box, toy_representation_figure
 from sph_viz.figures.toy import make_curves_figure, make_input_plane_figure, make_toy_animation
-from sph_viz.geometry import compute_crossing, compute_decision_grid
-from sph_viz.settings import TOY_CHOICES, TOY_FIELDS, TOY_VIEW_FIELDS
-from sph_viz.train import TrainingDiverged
+from sph_viz.training.loop import TrainingDiverged
 
 init_state_from_url("toy", TOY_FIELDS + TOY_VIEW_FIELDS)
 

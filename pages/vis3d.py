@@ -24,12 +24,12 @@ from sph_viz.app.state import (
 from sph_viz.app.text import plain
 from sph_viz.app.views import checkpoint_loader, show_results
 from sph_viz.app.vis3d_state import PAGE_FIELDS, PREFIX, keep_view_state, page_values, sync_page_url
-from sph_viz.app.widgets import field_widget
-from sph_viz.data import DataError
-from sph_viz.settings import PRESETS, VIS3D_FIELDS
+from sph_viz.app.widgets import controls
+from sph_viz.data.idx import DataError
+from sph_viz.experiments.registry import PRESETS
+from sph_viz.experiments.vis3d import OVERRIDE, VIS3D_FIELDS
 
 JOB = "vis3d_job"
-FIELDS = {f.name: f for f in VIS3D_FIELDS}
 PRESET_TEXT = {name: p.description for name, p in PRESETS["vis3d"].items()}
 init_state_from_url(PREFIX, PAGE_FIELDS)  # settings and view (head, sample, camera) from a shared link
 keep_view_state()
@@ -39,21 +39,10 @@ def vis3d_controls() -> tuple[dict, str]:
     with st.sidebar:
         st.header("CNN-Vis3D settings")
         brief = {"preset": lambda p: f"{p} — {PRESET_TEXT[p].split(':')[0]}"}
-        v = {name: field_widget("vis3d", FIELDS[name], brief.get(name)) for name in ("preset", "heads")}
-        with st.expander("Override the preset (0 = keep)"):
-            for name in (
-                "epochs",
-                "lr",
-                "optimizer",
-                "batch_size",
-                "weight_decay",
-                "max_samples",
-                "precision",
-                "scale",
-            ):
-                v[name] = field_widget("vis3d", FIELDS[name])
-        for name in ("radius", "seed"):
-            v[name] = field_widget("vis3d", FIELDS[name])
+        v = controls("vis3d", VIS3D_FIELDS, brief, group="run")
+        with st.expander(OVERRIDE):
+            v |= controls("vis3d", VIS3D_FIELDS, group=OVERRIDE)
+        v |= controls("vis3d", VIS3D_FIELDS, group="model")
         data_text = data_folder_field()
     return v, data_text
 

@@ -9,8 +9,8 @@ pull in torch and scipy.
 from importlib import import_module
 
 _PUBLIC = {
-    "SphericalLinear": "sph_viz.layers",
-    "Spherization": "sph_viz.layers",
+    "SphericalLinear": "sph_viz.nn.layers",
+    "Spherization": "sph_viz.nn.layers",
     "OverlapStats": "sph_viz.overlap",
     "overlap_stats": "sph_viz.overlap",
 }

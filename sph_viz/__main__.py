@@ -1,7 +1,7 @@
-"""`python -m sph_viz`: see sph_viz.cli."""
+"""`python -m sph_viz`: see sph_viz.cli.main."""
 
 import sys
 
-from sph_viz.cli import main
+from sph_viz.cli.main import main
 
 sys.exit(main())

@@ -39,6 +39,7 @@ class Field:
     only: tuple[str, ...] | None = None  # model names the setting applies to (None: all)
     widget: str = "number"  # "number" or "slider" (choices make a select box, log a select slider)
     step: float | None = None  # widget step (None: Streamlit's)
+    group: str = ""  # where a page draws its widget: "" its main controls, else a named group (an expander)
 
     @property
     def title(self) -> str:
@@ -162,3 +163,8 @@ def add_arguments(parser: argparse.ArgumentParser, fields: Sequence[Field], **al
             parser.add_argument(*flags, choices=field.choices, **kwargs)
         else:
             parser.add_argument(*flags, type=arg_type(field), **kwargs)
+
+
+def groups(fields: Sequence[Field]) -> list[str]:
+    """The named groups of a table, in the order they first appear ("" left out)."""
+    return [g for g in dict.fromkeys(f.group for f in fields) if g]

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import streamlit as st
 
-from sph_viz import scheduler
-from sph_viz.data import SPLITS, load_image_folder, write_idx
+from sph_viz.data.idx import SPLITS, load_image_folder, write_idx
+from sph_viz.results import scheduler
 
 
 def write_idx_folder(folder: Path, n_train: int, n_test: int, gz: bool = True) -> Path:

@@ -1,4 +1,4 @@
-"""sph_viz.allocator: glibc keeps a training step's freed buffers instead of returning them."""
+"""sph_viz.training.allocator: glibc keeps a training step's freed buffers instead of returning them."""
 
 import platform
 import subprocess
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sph_viz.allocator import keep_freed_buffers
+from sph_viz.training.allocator import keep_freed_buffers
 
 ROOT = Path(__file__).resolve().parent.parent
 # Page faults per CNN-Vis3D training step, after warm-up steps, in a fresh interpreter: the
@@ -18,7 +18,7 @@ import torch
 from torch.nn import functional as F
 from models.vis3d import CNNVis3D, Vis3DConfig
 if sys.argv[1] == "keep":
-    from sph_viz.allocator import keep_freed_buffers
+    from sph_viz.training.allocator import keep_freed_buffers
     assert keep_freed_buffers()
 torch.manual_seed(0)
 model = CNNVis3D(Vis3DConfig("spherized"))

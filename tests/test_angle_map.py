@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from sph_viz.angle_map import compute_angle_map
+from sph_viz.analysis.angle_map import compute_angle_map
+from sph_viz.analysis.geometry import compute_azimuth_elevation, count_coincident
 from sph_viz.figures.angle_map import make_angle_map_figure
-from sph_viz.geometry import compute_azimuth_elevation, count_coincident
-from sph_viz.layers import Spherization, lower_angle, spherize_reference
+from sph_viz.nn.layers import Spherization, lower_angle, spherize_reference
 
 
 def test_spherized_map_recovers_the_spherization_angles():

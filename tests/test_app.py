@@ -145,7 +145,7 @@ def test_overlap_numbers_equal_overlap_stats(fresh_app):
 
 def test_overlap_page_on_the_table3_layer_equals_the_core(fresh_app):
     """Trains two tiny Table-3 runs from the page, then checks the table against table3_rows."""
-    from sph_viz.table3 import table3_rows
+    from sph_viz.reports.table3 import table3_rows
 
     query = {
         "layer": "table3",

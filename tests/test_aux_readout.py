@@ -8,8 +8,9 @@ from torch.nn import functional as F
 from vis3d_fixtures import random_batch, spread_net
 
 from models.toy import ToyConfig, make_toy_model
-from sph_viz.settings import TrainConfig
-from sph_viz.train import AuxReadout, train_model
+from sph_viz.training.aids import AuxReadout
+from sph_viz.training.config import TrainConfig
+from sph_viz.training.loop import train_model
 
 CFG = TrainConfig(epochs=1, batch_size=32, lr=3e-3, optimizer="adam", aux_weight=0.3)
 

@@ -311,8 +311,8 @@ def test_a_shared_layer_link_restores_every_section(deep_link, server):
 
 
 def test_paper_page_lists_every_claim_with_its_verdict(deep_link, server, shots):
-    from sph_viz.claims import AGREES, DIFFERS, NOT_RUN
-    from sph_viz.paper_claims import CLAIMS
+    from sph_viz.reports.claims import AGREES, DIFFERS, NOT_RUN
+    from sph_viz.reports.paper import CLAIMS
 
     page = deep_link(f"{server}/paper")
     page.get_by_role("heading", name="The paper's claims, checked here").wait_for(timeout=60_000)

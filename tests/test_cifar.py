@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from sph_viz.cifar import (
+from sph_viz.data.cifar import (
     BIN_FOLDER,
     CIFAR10_SPLITS,
     RECORD_BYTES,
@@ -17,7 +17,7 @@ from sph_viz.cifar import (
     load_cifar10,
     load_cifar10_split,
 )
-from sph_viz.data import MAX_BYTES_ENV, DataError
+from sph_viz.data.idx import MAX_BYTES_ENV, DataError
 
 
 def _records(rng, n: int) -> tuple[bytes, np.ndarray, np.ndarray]:

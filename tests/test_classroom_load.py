@@ -22,7 +22,7 @@ import pytest
 from st_client import Session
 from test_browser import free_port
 
-from sph_viz.store import decode_result
+from sph_viz.results.store import decode_result
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.load

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from sph_viz import overlap_stats
-from sph_viz.cli import main
+from sph_viz.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 

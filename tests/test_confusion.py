@@ -5,7 +5,7 @@ import re
 import numpy as np
 import pytest
 
-from sph_viz.confusion import cell_members, compute_confusion, nonempty_cells
+from sph_viz.analysis.confusion import cell_members, compute_confusion, nonempty_cells
 from sph_viz.figures.confusion import make_confusion_figure
 from sph_viz.figures.style import TEXT_PX
 

@@ -15,19 +15,19 @@ import numpy as np
 import pytest
 import torch
 
-from sph_viz.data import (
+from sph_viz.data.idx import (
     BUNDLED_MNIST,
     MAX_BYTES_ENV,
     MAX_DATASET_BYTES,
     DataError,
     load_idx_split,
     load_image_folder,
-    make_toy_data,
     max_dataset_bytes,
     normalize_images,
     parse_idx,
     write_idx,
 )
+from sph_viz.data.toy import make_toy_data
 
 
 def test_toy_data_is_the_papers_task():
@@ -165,7 +165,7 @@ def test_bad_split_name():
 ROOT = Path(__file__).resolve().parent.parent
 CHILD = """
 import sys
-from sph_viz.data import DataError, load_idx_split
+from sph_viz.data.idx import DataError, load_idx_split
 def peak():  # VmHWM is this process's own peak; ru_maxrss carries pytest's RSS over fork and exec
     return next(int(s.split()[1]) for s in open("/proc/self/status") if s.startswith("VmHWM:")) * 1024
 before = peak()

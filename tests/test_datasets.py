@@ -6,16 +6,8 @@ import torch
 import torch.nn.functional as F
 from test_cifar import write_cifar
 
-from sph_viz.cifar import BIN_FOLDER, CIFAR10_CREDIT
-from sph_viz.data import (
-    BUNDLED_MNIST,
-    MNIST_CREDIT,
-    DataError,
-    load_image_folder,
-    normalize_images,
-    write_idx,
-)
-from sph_viz.datasets import (
+from sph_viz.data.cifar import BIN_FOLDER, CIFAR10_CREDIT
+from sph_viz.data.datasets import (
     FASHION_MNIST_DIR,
     FASHION_MNIST_ENV,
     DatasetSpec,
@@ -23,6 +15,14 @@ from sph_viz.datasets import (
     load_dataset,
     normalize,
     resolve_dataset,
+)
+from sph_viz.data.idx import (
+    BUNDLED_MNIST,
+    MNIST_CREDIT,
+    DataError,
+    load_image_folder,
+    normalize_images,
+    write_idx,
 )
 
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from sph_viz import overlap_stats
-from sph_viz.cli import main
-from sph_viz.embedding import MAX_EMBEDDING_BYTES, parse_embedding
-from sph_viz.outputs import features_npz_bytes
+from sph_viz.cli.main import main
+from sph_viz.data.embedding import MAX_EMBEDDING_BYTES, parse_embedding
+from sph_viz.results.outputs import features_npz_bytes
 
 
 @pytest.fixture

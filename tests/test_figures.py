@@ -5,16 +5,16 @@ import pytest
 
 from models.toy import ToyConfig
 from sph_viz import overlap_stats
-from sph_viz.experiments import run_toy
-from sph_viz.figures.overlap import make_nn_cosine_histogram, make_overlap_bar_figure
-from sph_viz.figures.reports import toy_figures
-from sph_viz.figures.sphere import make_feature_figure
-from sph_viz.geometry import (
+from sph_viz.analysis.geometry import (
     compute_crossing,
     compute_line_segment,
     compute_sphere_angles,
     stratified_subsample,
 )
+from sph_viz.experiments.toy import run_toy
+from sph_viz.figures.overlap import make_nn_cosine_histogram, make_overlap_bar_figure
+from sph_viz.figures.reports import toy_figures
+from sph_viz.figures.sphere import make_feature_figure
 
 
 def traces_named(fig, prefix):

@@ -9,9 +9,10 @@ from vis3d_fixtures import random_batch, spread_net
 
 from models.prototype_net import PrototypeNet, PrototypeNetConfig
 from models.vis3d import TRUNK_STAGES, CNNVis3D, Vis3DConfig
-from sph_viz.experiments import seeded
-from sph_viz.settings import TrainConfig
-from sph_viz.train import train_model, training_autocast
+from sph_viz.experiments.result import seeded
+from sph_viz.training.config import TrainConfig
+from sph_viz.training.loop import train_model
+from sph_viz.training.precision import training_autocast
 
 # 96 images in batches of 16: 6 steps; stage 0 stops after 2 (round(0.34 x 6)), stage 1 after 4.
 CFG = TrainConfig(epochs=1, batch_size=16, lr=3e-3, optimizer="adam", freeze_out=(0.34, 0.67))

@@ -9,8 +9,8 @@ from torch import nn
 
 from models.retention import RetentionConfig, make_retention_model
 from models.table3 import Table3Config, make_table3_model
-from sph_viz.gradients import GradientRecorder
-from sph_viz.layers import Spherization
+from sph_viz.nn.gradients import GradientRecorder
+from sph_viz.nn.layers import Spherization
 
 
 def _tiny_net() -> nn.Sequential:

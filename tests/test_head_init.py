@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from models.vis3d import CNNVis3D, Vis3DConfig
-from sph_viz.head_init import PATCH, init_spread_, spread_directions
-from sph_viz.layers import cartesian_to_angles, spherize_reference
+from sph_viz.nn.head_init import PATCH, init_spread_, spread_directions
+from sph_viz.nn.layers import cartesian_to_angles, spherize_reference
 
 
 def winners(weight: torch.Tensor, patch=PATCH, steps: int = 120) -> set[int]:

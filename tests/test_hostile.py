@@ -22,7 +22,7 @@ from app_helpers import open_page
 from streamlit.testing.v1 import AppTest
 
 from models.vis3d import CNNVis3D, Vis3DConfig
-from sph_viz.checkpoints import MAX_MODEL_BYTES, inflated_limit, load_checkpoint
+from sph_viz.results.checkpoints import MAX_MODEL_BYTES, inflated_limit, load_checkpoint
 
 ROOT = Path(__file__).resolve().parent.parent
 GIB = 2**30
@@ -79,7 +79,7 @@ def model_bomb(tmp_path_factory) -> Path:
 CHILD = """
 import resource, sys
 from models.vis3d import CNNVis3D, Vis3DConfig
-from sph_viz.checkpoints import load_checkpoint
+from sph_viz.results.checkpoints import load_checkpoint
 data = open(sys.argv[1], "rb").read()
 try:
     load_checkpoint(data, CNNVis3D(Vis3DConfig("spherized")))

@@ -18,7 +18,7 @@ import pytest
 from test_hostile import PAYLOAD, model_bomb_file
 
 from models.vis3d import CNNVis3D, Vis3DConfig
-from sph_viz.checkpoints import MAX_MODEL_BYTES, inflated_limit
+from sph_viz.results.checkpoints import MAX_MODEL_BYTES, inflated_limit
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -7,9 +7,9 @@ import math
 import numpy as np
 from app_helpers import open_page
 
+from sph_viz.experiments.layer_fields import LAYER_FIELDS
 from sph_viz.fields import parse_values
 from sph_viz.formulas import ANGLE, CARTESIAN, LOGIT, NORM
-from sph_viz.settings import LAYER_FIELDS
 
 
 def decode(value):

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from sph_viz import Spherization
-from sph_viz.layers import (
+from sph_viz.nn.layers import (
     SphericalLinear,
     cartesian_to_angles,
     lower_angle,

@@ -11,11 +11,13 @@ from vis3d_fixtures import random_batch, spread_net
 
 from models.prototype_net import PrototypeNet, PrototypeNetConfig
 from models.vis3d import Vis3DConfig
-from sph_viz.experiments import seeded
-from sph_viz.gradient_flow import vis3d_gradient_config
-from sph_viz.prototype_runs import hpn_train_config
-from sph_viz.settings import PRESETS, TrainConfig
-from sph_viz.train import margin_cross_entropy, train_model, without_training_aids
+from sph_viz.experiments.gradient_flow import vis3d_gradient_config
+from sph_viz.experiments.prototypes import hpn_train_config
+from sph_viz.experiments.registry import PRESETS
+from sph_viz.experiments.result import seeded
+from sph_viz.training.aids import margin_cross_entropy, without_training_aids
+from sph_viz.training.config import TrainConfig
+from sph_viz.training.loop import train_model
 
 CFG = TrainConfig(epochs=1, batch_size=32, lr=3e-3, optimizer="adam", margin=2.0)
 

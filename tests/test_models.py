@@ -7,8 +7,8 @@ import torch
 
 from models.toy import ToyConfig, make_toy_model
 from models.vis3d import HEADS, CNNVis3D, Vis3DConfig, make_trunk
-from sph_viz.projections import NormalizedLinear, SphereNetLinear, angular_operator
-from sph_viz.train import training_autocast
+from sph_viz.nn.projections import NormalizedLinear, SphereNetLinear, angular_operator
+from sph_viz.training.precision import training_autocast
 
 
 def test_toy_models():

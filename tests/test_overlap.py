@@ -159,7 +159,7 @@ def test_blocks_give_the_same_answer(monkeypatch):
     x[::7] = x[0]
     x[5::11] = x[3] * (1 + 1e-12) + 1e-9  # near copies: not bit-identical, still overlapping
     whole = compute_nearest_cosines(x, method="kdtree")  # the other route, no blocks at all
-    monkeypatch.setattr("sph_viz.overlap_blockwise.BLOCK_ROWS", 13)  # 13 rows a block
+    monkeypatch.setattr("sph_viz.overlap._blockwise.BLOCK_ROWS", 13)  # 13 rows a block
     blocked = compute_nearest_cosines(x, method="blockwise")
     # BLAS may round a block's dot products differently in the last bit
     np.testing.assert_allclose(blocked.nn_cosine, whole.nn_cosine, rtol=0, atol=1e-14)
@@ -175,7 +175,7 @@ def test_single_sample():
 
 
 def test_progress_reaches_one_in_order(monkeypatch):
-    monkeypatch.setattr("sph_viz.overlap_blockwise.BLOCK_ROWS", 7)
+    monkeypatch.setattr("sph_viz.overlap._blockwise.BLOCK_ROWS", 7)
     seen = []
     overlap_stats(np.random.default_rng(0).normal(size=(30, 16)), [0] * 30, [0] * 30, on_progress=seen.append)
     assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) == 15  # 5 blocks: 15 upper pairs
@@ -212,7 +212,7 @@ def fan(degrees):
 
 @pytest.mark.parametrize("exact_max", [2000, 2])
 def test_group_span_is_the_widest_angle(monkeypatch, exact_max):
-    monkeypatch.setattr("sph_viz.overlap_groups.EXACT_SPAN_MAX", exact_max)
+    monkeypatch.setattr("sph_viz.overlap._groups.EXACT_SPAN_MAX", exact_max)
     # neighbours 0.05 deg apart overlap at tau = 1e-6 (0.081 deg); the chain spans 0.15 deg
     x = np.concatenate(
         [fan([0.0, 0.05, 0.10, 0.15]), fan([90.0, 90.02]), [[0, 0, 1.0], [0, 0, 0], [0, 0, 0]]]
@@ -338,7 +338,7 @@ def fail_if_scanned(*args, **kwargs):
     ],
 )
 def test_bad_inputs_are_refused_before_computing(monkeypatch, features, labels, predictions, match):
-    monkeypatch.setattr("sph_viz.overlap._scan", fail_if_scanned)
+    monkeypatch.setattr("sph_viz.overlap.stats._scan", fail_if_scanned)
     with pytest.raises(ValueError, match=match):
         overlap_stats(features, labels, predictions)
 

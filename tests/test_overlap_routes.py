@@ -11,7 +11,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from sph_viz import overlap_stats
-from sph_viz.overlap_units import chord_slack, screen_margin
+from sph_viz.overlap._units import chord_slack, screen_margin
 
 TAU = 1e-6
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,9 +67,9 @@ def planted(d, n=240, seed=0):
 @pytest.mark.parametrize("method", ["blockwise", "kdtree", "auto"])
 @pytest.mark.parametrize("block_rows", [2048, 16])
 def test_routes_match_dense_brute_force(monkeypatch, d, method, block_rows):
-    monkeypatch.setattr("sph_viz.overlap_blockwise.BLOCK_ROWS", block_rows)
+    monkeypatch.setattr("sph_viz.overlap._blockwise.BLOCK_ROWS", block_rows)
     if block_rows == 16:  # also prune and recheck held-back neighbour candidates along the way
-        monkeypatch.setattr("sph_viz.overlap_blockwise.PENDING_MAX", 8)
+        monkeypatch.setattr("sph_viz.overlap._blockwise.PENDING_MAX", 8)
     x, rng = planted(d)
     labels, predictions = rng.integers(0, 3, len(x)), rng.integers(0, 3, len(x))
     nn, cos, overlapping, groups = dense_brute_force(x, TAU)
@@ -88,7 +88,7 @@ def test_routes_match_dense_brute_force(monkeypatch, d, method, block_rows):
 @pytest.mark.parametrize(("tau", "least_groups"), [(3e-3, 20), (1e-2, 3), (0.3, 1)])
 def test_many_overlaps_give_scipy_components(monkeypatch, tau, least_groups):
     """Dense overlap graphs at d = 3: the incremental union-find against scipy on all pairs."""
-    monkeypatch.setattr("sph_viz.overlap_blockwise.BLOCK_ROWS", 64)
+    monkeypatch.setattr("sph_viz.overlap._blockwise.BLOCK_ROWS", 64)
     x = np.random.default_rng(5).normal(size=(400, 3))
     nn, _, overlapping, groups = dense_brute_force(x, tau)
     for method in ("blockwise", "kdtree"):
@@ -100,7 +100,7 @@ def test_many_overlaps_give_scipy_components(monkeypatch, tau, least_groups):
 
 
 def test_a_tree_too_dense_falls_back_to_blocks(monkeypatch):
-    monkeypatch.setattr("sph_viz.overlap_kdtree.MAX_PAIRS", 10)
+    monkeypatch.setattr("sph_viz.overlap._kdtree.MAX_PAIRS", 10)
     x, _ = planted(3)
     nn, _, overlapping, groups = dense_brute_force(x, TAU)
     stats = overlap_stats(x, [0] * len(x), [0] * len(x), method="kdtree")

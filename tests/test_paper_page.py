@@ -7,13 +7,13 @@ import pytest
 from app_helpers import ROOT
 from streamlit.testing.v1 import AppTest
 
-from sph_viz.claims import AGREES, DIFFERS, NOT_RUN, assess, claims_markdown, missing_tasks
-from sph_viz.experiments import MODEL_BUILDERS, ExperimentResult
-from sph_viz.gradient_flow import GradientRecord
-from sph_viz.paper_claims import CLAIMS, TOLERANCE_PP
-from sph_viz.retention import build_retention_model
-from sph_viz.store import ResultStore
-from sph_viz.train import TrainResult
+from sph_viz.experiments.gradient_flow import GradientRecord
+from sph_viz.experiments.result import ExperimentResult
+from sph_viz.experiments.retention import build_retention_model
+from sph_viz.reports.claims import AGREES, DIFFERS, NOT_RUN, assess, claims_markdown, missing_tasks
+from sph_viz.reports.paper import CLAIMS, TOLERANCE_PP
+from sph_viz.results.store import ResultStore
+from sph_viz.training.loop import TrainResult
 
 BY_KEY = {c.key: c for c in CLAIMS}
 PAPER_GAP = 98.65 - 98.58  # spherized - original test accuracy in the paper's Table 1 (SimpleFNN)
@@ -21,7 +21,6 @@ PAPER_GAP = 98.65 - 98.58  # spherized - original test accuracy in the paper's T
 
 @pytest.fixture
 def store(tmp_path, monkeypatch):
-    monkeypatch.setitem(MODEL_BUILDERS, "retention", ("sph_viz.retention", "build_retention_model"))
     monkeypatch.setenv("SPH_VIZ_CACHE_DIR", str(tmp_path / "cache"))
     return ResultStore(tmp_path / "cache")
 

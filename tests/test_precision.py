@@ -6,11 +6,13 @@ import torch
 from torch.nn import functional as F
 
 from models.vis3d import CNNVis3D, Vis3DConfig
-from sph_viz.data import load_image_folder, normalize_images
-from sph_viz.experiments import run_vis3d, seeded
-from sph_viz.layers import Spherization
-from sph_viz.settings import TrainConfig
-from sph_viz.train import bfloat16_native, predict, training_autocast
+from sph_viz.data.idx import load_image_folder, normalize_images
+from sph_viz.experiments.result import seeded
+from sph_viz.experiments.vis3d import run_vis3d
+from sph_viz.nn.layers import Spherization
+from sph_viz.training.config import TrainConfig
+from sph_viz.training.loop import predict
+from sph_viz.training.precision import bfloat16_native, training_autocast
 
 BF16 = torch.autocast("cpu", dtype=torch.bfloat16)
 

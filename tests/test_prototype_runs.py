@@ -4,49 +4,51 @@ import argparse
 import io
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from models.prototype_net import PrototypeNet, PrototypeNetConfig
-from sph_viz.commands import prototypes as prototypes_command
-from sph_viz.datasets import load_dataset, normalize
-from sph_viz.experiments import MODEL_BUILDERS, ExperimentResult
+from models.prototype_net import JointPrototypeNet, PrototypeNetConfig
+from sph_viz.cli import prototypes as prototypes_command
+from sph_viz.data.datasets import load_dataset, normalize
+from sph_viz.experiments.prototypes import (
+    hpn_train_config,
+    known_min_angle,
+    prototype_config_dict,
+    run_prototypes,
+)
+from sph_viz.experiments.registry import PRESETS, build_model
+from sph_viz.experiments.result import ExperimentResult
+from sph_viz.experiments.rotated_mnist import (
+    make_rotated_mnist,
+    rotate_images,
+    rotated_split,
+    rotation_mae,
+    run_rotated_mnist,
+)
 from sph_viz.figures.prototypes import (
     make_prototype_animation,
     make_prototype_figure,
     make_rotation_figure,
     snapshot_steps,
 )
-from sph_viz.prototype_runs import hpn_train_config, known_min_angle, prototype_config_dict, run_prototypes
-from sph_viz.prototypes import min_angle_deg, optimize_prototypes, rotated_mnist_prototypes
-from sph_viz.rotated_mnist import (
-    joint_loss,
-    make_rotated_mnist,
-    rotate_images,
-    rotated_split,
-    rotation_mae,
-    run_rotated_mnist,
-    train_joint,
-)
-from sph_viz.settings import PRESETS, TrainConfig
+from sph_viz.nn.prototypes import min_angle_deg, optimize_prototypes, rotated_mnist_prototypes
+from sph_viz.training.cancel import Cancelled, cancellable
+from sph_viz.training.config import TrainConfig
+from sph_viz.training.loop import train_model
 
 TINY = TrainConfig(epochs=1, batch_size=64, lr=3e-3, optimizer="adam", snapshots_per_epoch=2, max_samples=256)
-
-
-@pytest.fixture(autouse=True)
-def builders(monkeypatch):
-    """What sph_viz/experiments.py's MODEL_BUILDERS will hold once the commands are wired."""
-    monkeypatch.setitem(MODEL_BUILDERS, "prototypes", ("sph_viz.prototype_runs", "build_prototype_model"))
-    monkeypatch.setitem(MODEL_BUILDERS, "rotated-mnist", ("sph_viz.rotated_mnist", "build_rotated_model"))
 
 
 def round_trip(result: ExperimentResult) -> ExperimentResult:
     buf = io.BytesIO()
     torch.save(result.to_payload(), buf)
-    return ExperimentResult.from_payload(torch.load(io.BytesIO(buf.getvalue()), weights_only=True))
+    return ExperimentResult.from_payload(
+        torch.load(io.BytesIO(buf.getvalue()), weights_only=True), build_model
+    )
 
 
 # ---- rotation ----
@@ -89,7 +91,11 @@ def test_joint_loss_is_eq1_plus_eq7():
     u = z / z.norm(dim=1, keepdim=True)
     p = torch.as_tensor(joint.classes)[classes]
     expected = ((1 - (u * p).sum(1)) ** 2).mean() + ((targets - u[:, 2]) ** 2).mean()
-    torch.testing.assert_close(joint_loss(z, classes, targets, joint), expected)
+    model = JointPrototypeNet(PrototypeNetConfig(dims=3, n_classes=5))
+    torch.testing.assert_close(model.loss(z, classes, targets), expected)
+    np.testing.assert_array_equal(
+        model.predict_labels(z).numpy(), (u @ torch.as_tensor(joint.classes).T).argmax(1).numpy()
+    )
 
 
 @pytest.fixture(scope="module")
@@ -124,14 +130,29 @@ def test_rotated_curves_and_round_trip(rotated):
     torch.testing.assert_close(back.model.prototypes, rotated.model.prototypes)
 
 
-def test_joint_training_stops_when_asked():
+def test_joint_training_stops_when_asked_and_is_cancellable():
+    """The joint task trains in the one loop: Stop and the server's cancellation reach it."""
     rot = rotated_split("train", 0)
-    model = PrototypeNet(
-        PrototypeNetConfig(dims=3, n_classes=5), prototypes=rotated_mnist_prototypes().classes
-    )
+    model = JointPrototypeNet(PrototypeNetConfig(dims=3, n_classes=5))
     x = normalize("mnist", rot.images[:64])
-    res = train_joint(model, x, rot.classes[:64], rot.angles[:64], TINY, should_stop=lambda: True)
+    targets = torch.zeros(64)
+    res = train_model(model, x, rot.classes[:64], TINY, targets=targets, should_stop=lambda: True)
     assert res.stopped and res.steps == 0 and res.history == []
+    steps: list[int] = []
+    small_batches = replace(TINY, batch_size=16)  # 4 steps
+
+    with pytest.raises(Cancelled), cancellable(lambda: len(steps) >= 2):
+        train_model(model, x, rot.classes[:64], small_batches, targets=targets, on_step=steps.append)
+    assert steps == [0, 1]  # cancelled at the next step, not after the run
+
+
+def test_targets_need_a_model_with_its_own_loss_and_one_per_sample():
+    x, y = torch.zeros(8, 1, 28, 28), torch.zeros(8, dtype=torch.long)
+    model = JointPrototypeNet(PrototypeNetConfig(dims=3, n_classes=5))
+    with pytest.raises(
+        ValueError, match=r"one target per sample\. Got JointPrototypeNet and 3 targets for 8"
+    ):
+        train_model(model, x, y, TINY, targets=torch.zeros(3))
 
 
 # ---- HPN on CNN-Vis3D ----
@@ -209,7 +230,7 @@ def test_prototype_figure_draws_the_prototypes(hpn):
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
-    """The CLI's parser shape (sph_viz/cli.py: `sub` and the `common` parent)."""
+    """The CLI's parser shape (sph_viz/cli/main.py: `sub` and the `common` parent)."""
     parser = argparse.ArgumentParser(prog="python -m sph_viz")
     sub = parser.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)

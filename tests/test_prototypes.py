@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from sph_viz.prototypes import (
+from sph_viz.nn.prototypes import (
     _separation_grad,
     make_prototypes,
     min_angle_deg,

@@ -20,14 +20,15 @@ from app_helpers import PAGES, open_page
 
 from models.toy import ToyConfig
 from models.vis3d import CNNVis3D, Vis3DConfig
-from sph_viz.checkpoints import load_checkpoint
-from sph_viz.cli import main
-from sph_viz.data import write_idx
-from sph_viz.experiments import run_toy
+from sph_viz.cli.main import main
+from sph_viz.data.idx import write_idx
+from sph_viz.experiments.toy import TOY_FIELDS, run_toy
+from sph_viz.experiments.vis3d import VIS3D_FIELDS
 from sph_viz.fields import parse_config_json, parse_values
-from sph_viz.outputs import atomic_write_bytes
-from sph_viz.settings import TOY_FIELDS, VIS3D_FIELDS, TrainConfig
-from sph_viz.store import MAGIC, ResultStore, config_key
+from sph_viz.results.checkpoints import load_checkpoint
+from sph_viz.results.outputs import atomic_write_bytes
+from sph_viz.results.store import MAGIC, ResultStore, config_key
+from sph_viz.training.config import TrainConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -193,7 +194,7 @@ def test_damaged_cache_entries_are_ignored_and_removed(tmp_path, toy_result, dam
 KILL_SCRIPT = """
 import os, signal, sys
 from pathlib import Path
-import sph_viz.outputs as out
+import sph_viz.results.outputs as out
 target, stage = Path(sys.argv[1]), sys.argv[2]
 real_fsync, real_replace = os.fsync, os.replace
 def die(*a):
@@ -224,7 +225,9 @@ def test_a_leftover_temporary_file_is_not_an_entry(tmp_path, toy_result):
 
 def test_interrupted_write_cleans_up(tmp_path, monkeypatch):
     target = tmp_path / "x.bin"
-    monkeypatch.setattr("sph_viz.outputs.os.replace", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt))
+    monkeypatch.setattr(
+        "sph_viz.results.outputs.os.replace", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt)
+    )
     with pytest.raises(KeyboardInterrupt):
         atomic_write_bytes(target, b"data")
     assert list(tmp_path.iterdir()) == []

@@ -11,27 +11,24 @@ import torch
 
 from models.retention import PAPER_TABLE1, RETENTION_RECIPES
 from models.vis3d import Vis3DConfig
-from sph_viz.cli import main
-from sph_viz.commands import retention as retention_command
-from sph_viz.datasets import resolve_dataset
-from sph_viz.experiments import MODEL_BUILDERS, ExperimentResult, run_vis3d
-from sph_viz.gradient_flow import GradientRecord
-from sph_viz.retention import (
+from sph_viz.cli import retention as retention_command
+from sph_viz.cli.main import main
+from sph_viz.data.datasets import resolve_dataset
+from sph_viz.experiments.gradient_flow import GradientRecord
+from sph_viz.experiments.registry import build_model
+from sph_viz.experiments.result import ExperimentResult
+from sph_viz.experiments.retention import (
     RETENTION_PRESETS,
     prepare_images,
     retention_train_config,
     run_gradient_flow,
     run_retention,
 )
-from sph_viz.settings import TrainConfig
-from sph_viz.store import ResultStore
+from sph_viz.experiments.vis3d import run_vis3d
+from sph_viz.results.store import ResultStore
+from sph_viz.training.config import TrainConfig
 
 TINY = TrainConfig(epochs=1, batch_size=32, lr=1e-3, optimizer="adam", max_samples=256, seed=3)
-
-
-@pytest.fixture
-def retention_builder(monkeypatch):
-    monkeypatch.setitem(MODEL_BUILDERS, "retention", ("sph_viz.retention", "build_retention_model"))
 
 
 def _params(model: torch.nn.Module) -> int:
@@ -54,7 +51,7 @@ def test_features_on_the_sphere_and_parameters(net, n):
     assert len(sph.train.snapshots) == 2  # first and last only
 
 
-def test_recording_changes_nothing_and_round_trips(tmp_path, retention_builder):
+def test_recording_changes_nothing_and_round_trips(tmp_path):
     plain = run_retention("simplefnn", "spherized", TINY)
     recorded = run_retention("simplefnn", "spherized", TINY, record_gradients_every=3)
     for key, value in plain.model.state_dict().items():
@@ -70,7 +67,7 @@ def test_recording_changes_nothing_and_round_trips(tmp_path, retention_builder):
     assert rec.alpha[0, 0] == 5.0 and np.isfinite(rec.alpha_grad).all()
 
     payload = torch.load(io.BytesIO(_saved(recorded.to_payload())), weights_only=True)
-    back = ExperimentResult.from_payload(payload)
+    back = ExperimentResult.from_payload(payload, build_model)
     again = GradientRecord.from_extras(back.extras)
     assert again.layer_names == rec.layer_names and again.every == 3
     for name in ("steps", "values", "alpha", "alpha_grad"):
@@ -149,7 +146,7 @@ def test_vgg_images_are_resized_and_standardised():
 
 
 def _parser() -> argparse.ArgumentParser:
-    """As sph_viz.cli.build_parser makes it: a `common` parent with --seeds --device --out."""
+    """As sph_viz.cli.main.build_parser makes it: a `common` parent with --seeds --device --out."""
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)

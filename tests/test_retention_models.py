@@ -11,7 +11,7 @@ from models.retention import (
     RetentionConfig,
     make_retention_model,
 )
-from sph_viz.layers import Spherization
+from sph_viz.nn.layers import Spherization
 
 PREACT = {"simplefnn": 300, "lenet5": 84, "vgg11": 4096}
 
@@ -118,8 +118,8 @@ def test_tables():
     [
         ({"net": "resnet"}, "net must be one of simplefnn, lenet5, vgg11. Got 'resnet' instead."),
         ({"variant": "projected"}, "variant must be one of original, spherized. Got 'projected' instead."),
-        ({"net": "vgg11", "image_size": 28}, "image_size must be >= 32. Got 28 instead."),
-        ({"n_classes": 0}, "n_classes must be >= 1. Got 0 instead."),
+        ({"net": "vgg11", "image_size": 28}, "image_size must be an integer >= 32. Got 28 instead."),
+        ({"n_classes": 0}, "n_classes must be an integer >= 1. Got 0 instead."),
         ({"scale": 0.0}, "scale must be > 0. Got 0.0 instead."),
         ({"delta": 0.0}, r"delta must be in \(0, 1\). Got 0.0 instead."),
     ],

@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from sph_viz.cancel import cancellation_point
-from sph_viz.experiments import ToyConfig, run_toy
-from sph_viz.scheduler import CANCELLED, Scheduler
-from sph_viz.settings import TrainConfig
-from sph_viz.threads import this_thread_limited
+from models.toy import ToyConfig
+from sph_viz.experiments.toy import run_toy
+from sph_viz.results.scheduler import CANCELLED, Scheduler
+from sph_viz.training.cancel import cancellation_point
+from sph_viz.training.config import TrainConfig
+from sph_viz.training.threads import this_thread_limited
 
 ROOT = Path(__file__).resolve().parent.parent
 SHORT = TrainConfig(epochs=2)
@@ -144,9 +145,10 @@ def test_shutdown_cancels_the_running_and_the_queued_and_refuses_new_work():
 def test_an_interpreter_that_exits_with_a_training_alive_exits_cleanly(tmp_path):
     code = """
 import sys
-from sph_viz.experiments import ToyConfig, run_toy
-from sph_viz.scheduler import Scheduler
-from sph_viz.settings import TrainConfig
+from models.toy import ToyConfig
+from sph_viz.experiments.toy import run_toy
+from sph_viz.results.scheduler import Scheduler
+from sph_viz.training.config import TrainConfig
 s = Scheduler(max_running=1)
 t = s.submit("a", {"x": ("k", lambda **cb: run_toy(ToyConfig(kind="spherized"), TrainConfig(epochs=300), **cb))})
 while t.view().progress is None:

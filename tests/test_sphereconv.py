@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from sph_viz.projections import angular_operator
-from sph_viz.sphereconv import OPERATORS, SphereConv2d, SphereConvLinear, sigmoid_operator
+from sph_viz.nn.projections import angular_operator
+from sph_viz.nn.sphereconv import OPERATORS, SphereConv2d, SphereConvLinear, sigmoid_operator
 
 
 def direct_cosines(x, weight, stride, padding, groups):

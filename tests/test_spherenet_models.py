@@ -10,8 +10,8 @@ from torch.nn import functional as F
 
 from models.prototype_net import PrototypeNet, PrototypeNetConfig
 from models.spherenet import SphereCNN, SphereNetConfig, learnt_k
-from sph_viz.prototypes import predict_class, prototype_cosines, prototype_loss, rotated_mnist_prototypes
-from sph_viz.sphereconv import OPERATORS, SphereConv2d
+from sph_viz.nn.prototypes import predict_class, prototype_cosines, prototype_loss, rotated_mnist_prototypes
+from sph_viz.nn.sphereconv import OPERATORS, SphereConv2d
 
 VARIANTS = [("plain", "cosine"), *(("sphere", op) for op in OPERATORS)]
 
@@ -162,7 +162,7 @@ def test_custom_prototypes():
 )
 def test_project_training_loop_runs(make):
     """`train_model` needs `features`, `classifier` and channels_last support; k moves as it learns."""
-    from sph_viz.train import TrainConfig, train_model
+    from sph_viz.training.loop import TrainConfig, train_model
 
     torch.manual_seed(0)
     model = make()

@@ -8,12 +8,11 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from sph_viz.experiments import MODEL_BUILDERS
+from sph_viz.experiments.rotated_mnist import rotation_mae
 from sph_viz.figures.spherenet import compute_curve_band
-from sph_viz.prototypes import optimize_prototypes
-from sph_viz.rotated_mnist import rotation_mae
-from sph_viz.spherenet_runs import k_summary
-from sph_viz.store import ResultStore
+from sph_viz.nn.prototypes import optimize_prototypes
+from sph_viz.reports.format import k_summary
+from sph_viz.results.store import ResultStore
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = {"max_samples": "256", "epochs": "1"}
@@ -22,9 +21,6 @@ TINY = {"max_samples": "256", "epochs": "1"}
 @pytest.fixture
 def open_page(fresh_app, monkeypatch):
     """AppTest of one page file (app.py does not list these pages yet); jobs stopped afterwards."""
-    monkeypatch.setitem(MODEL_BUILDERS, "spherenet", ("sph_viz.spherenet_runs", "build_spherenet_model"))
-    monkeypatch.setitem(MODEL_BUILDERS, "prototypes", ("sph_viz.prototype_runs", "build_prototype_model"))
-    monkeypatch.setitem(MODEL_BUILDERS, "rotated-mnist", ("sph_viz.rotated_mnist", "build_rotated_model"))
     apps = []
 
     def open_(page: str, query: dict) -> AppTest:

@@ -10,13 +10,11 @@ import numpy as np
 import pytest
 import torch
 
-from sph_viz.commands import spherenet as spherenet_command
-from sph_viz.curves import CurveRecorder
-from sph_viz.datasets import load_dataset, normalize
-from sph_viz.experiments import MODEL_BUILDERS, ExperimentResult
-from sph_viz.figures.spherenet import compute_curve_band, make_curve_figure, make_spherenet_figures, smooth
-from sph_viz.settings import TrainConfig
-from sph_viz.spherenet_runs import (
+from sph_viz.cli import spherenet as spherenet_command
+from sph_viz.data.datasets import load_dataset, normalize
+from sph_viz.experiments.registry import build_model
+from sph_viz.experiments.result import ExperimentResult
+from sph_viz.experiments.spherenet import (
     build_spherenet_model,
     plan_runs,
     run_spherenet,
@@ -24,16 +22,13 @@ from sph_viz.spherenet_runs import (
     spherenet_train_config,
     time_to_accuracy,
 )
-from sph_viz.store import ResultStore
-from sph_viz.train import Progress, Snapshot, evaluate
+from sph_viz.figures.spherenet import compute_curve_band, make_curve_figure, make_spherenet_figures, smooth
+from sph_viz.results.store import ResultStore
+from sph_viz.training.config import TrainConfig
+from sph_viz.training.curves import CurveRecorder
+from sph_viz.training.loop import Progress, Snapshot, evaluate
 
 TINY = TrainConfig(epochs=1, batch_size=64, lr=1e-3, optimizer="adam", snapshots_per_epoch=2, max_samples=256)
-
-
-@pytest.fixture(autouse=True)
-def builders(monkeypatch):
-    """What sph_viz/experiments.py's MODEL_BUILDERS will hold once the commands are wired."""
-    monkeypatch.setitem(MODEL_BUILDERS, "spherenet", ("sph_viz.spherenet_runs", "build_spherenet_model"))
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +71,9 @@ def test_learnt_k_one_per_kernel_and_moved_from_its_start(learnable):
 def test_round_trip_through_the_payload_and_the_store(learnable, tmp_path):
     buf = io.BytesIO()
     torch.save(learnable.to_payload(), buf)
-    back = ExperimentResult.from_payload(torch.load(io.BytesIO(buf.getvalue()), weights_only=True))
+    back = ExperimentResult.from_payload(
+        torch.load(io.BytesIO(buf.getvalue()), weights_only=True), build_model
+    )
     assert set(back.extras) == set(learnable.extras)
     for key, value in learnable.extras.items():
         np.testing.assert_array_equal(back.extras[key], value)
@@ -172,7 +169,7 @@ def test_time_to_accuracy_and_plans():
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
-    """The CLI's parser shape (sph_viz/cli.py: `sub` and the `common` parent)."""
+    """The CLI's parser shape (sph_viz/cli/main.py: `sub` and the `common` parent)."""
     parser = argparse.ArgumentParser(prog="python -m sph_viz")
     sub = parser.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)

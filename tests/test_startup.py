@@ -10,9 +10,9 @@ import pytest
 import torch
 from app_helpers import ROOT
 
-from sph_viz.layer_numpy import angularize, lower_angle, spherize
-from sph_viz.layers import Spherization
-from sph_viz.layers import lower_angle as torch_lower_angle
+from sph_viz.nn.layer_numpy import angularize, lower_angle, spherize
+from sph_viz.nn.layers import Spherization
+from sph_viz.nn.layers import lower_angle as torch_lower_angle
 
 HEAVY = ("torch", "scipy", "sklearn")
 

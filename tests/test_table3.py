@@ -12,13 +12,14 @@ from test_cifar import write_cifar
 
 from models.table3 import OPERATORS_T3
 from sph_viz import overlap_stats
-from sph_viz.cli import main
-from sph_viz.experiments import ExperimentResult
-from sph_viz.settings import TrainConfig
-from sph_viz.specs import make_run_specs
-from sph_viz.store import ResultStore
-from sph_viz.sweep import run_sweep
-from sph_viz.table3 import cached_table3_rows, markdown_table, run_table3, table3_model_config, table3_rows
+from sph_viz.cli.main import main
+from sph_viz.experiments.result import ExperimentResult
+from sph_viz.experiments.specs import make_run_specs
+from sph_viz.experiments.table3 import run_table3, table3_model_config
+from sph_viz.reports.table3 import cached_table3_rows, markdown_table, table3_rows
+from sph_viz.results.store import ResultStore
+from sph_viz.results.sweep import run_sweep
+from sph_viz.training.config import TrainConfig
 
 TINY = TrainConfig(epochs=1, batch_size=64, lr=3e-3, optimizer="adam", schedule="onecycle", max_samples=300)
 

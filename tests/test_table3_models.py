@@ -19,8 +19,8 @@ from models.table3 import (
     trunk_out_features,
 )
 from models.vis3d import make_trunk
-from sph_viz.layers import Spherization
-from sph_viz.projections import NormalizedLinear, SphereNetLinear, angular_operator
+from sph_viz.nn.layers import Spherization
+from sph_viz.nn.projections import NormalizedLinear, SphereNetLinear, angular_operator
 
 SETTINGS = {"vis3d": (1, 28), "cnn9": (3, 32)}
 
@@ -163,11 +163,11 @@ def test_tables_cover_every_operator():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"dim": 0}, "dim must be >= 1. Got 0 instead."),
-        ({"dim": 2.5}, "dim must be an integer. Got 2.5 instead."),
+        ({"dim": 0}, "dim must be an integer >= 1. Got 0 instead."),
+        ({"dim": 2.5}, "dim must be an integer >= 1. Got 2.5 instead."),
         ({"operator": "arcface"}, "operator must be one of original, .*Got 'arcface' instead."),
         ({"trunk": "resnet"}, "trunk must be one of vis3d, cnn9. Got 'resnet' instead."),
-        ({"trunk": "cnn9", "image_size": 4}, "image_size must be >= 8. Got 4 instead."),
+        ({"trunk": "cnn9", "image_size": 4}, "image_size must be an integer >= 8. Got 4 instead."),
         ({"radius": -1.0}, "radius must be > 0. Got -1.0 instead."),
         ({"k": 0.0}, "k must be > 0. Got 0.0 instead."),
         ({"delta": 1.0}, r"delta must be in \(0, 1\). Got 1.0 instead."),

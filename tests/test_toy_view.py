@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from app_helpers import open_page
 
+from sph_viz.experiments.toy import TOY_FIELDS, TOY_VIEW_FIELDS
 from sph_viz.fields import parse_values
-from sph_viz.settings import TOY_FIELDS, TOY_VIEW_FIELDS
 
 FIELDS = TOY_FIELDS + TOY_VIEW_FIELDS
 
@@ -114,7 +114,7 @@ def test_the_first_chart_comes_while_the_nets_train(tmp_path):
 @pytest.mark.parametrize("kind", ["original", "spherized"])
 def test_the_epoch_0_drawn_before_training_is_the_runs_first_snapshot(kind):
     from sph_viz.app.toy_views import initial_snapshot
-    from sph_viz.specs import make_run_specs
+    from sph_viz.experiments.specs import make_run_specs
 
     values = {"epochs": 2, "seed": 5, "noise": 0.2, "radius": 2.0, "scale": 3.0}
     spec = make_run_specs("toy", values, [kind], preset_name="paper")[kind]
@@ -158,9 +158,9 @@ def test_the_replay_from_traces_equals_the_replay_from_figures():
     """The page builds its replay from each snapshot's traces (milliseconds), not from a figure per
     snapshot (seconds): the same animation, to the last number."""
     from sph_viz.app.toy_views import replay_frames
+    from sph_viz.experiments.specs import make_run_specs
     from sph_viz.figures.reports import toy_panel_box, toy_representation_figure
     from sph_viz.figures.toy import make_toy_animation
-    from sph_viz.specs import make_run_specs
 
     specs = make_run_specs(
         "toy", {"epochs": 6, "radius": 1.5}, ["original", "spherized"], preset_name="paper"

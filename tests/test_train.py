@@ -8,10 +8,13 @@ import torch
 
 from models.toy import ToyConfig, make_toy_model
 from models.vis3d import Vis3DConfig
-from sph_viz.data import load_image_folder, make_toy_data
-from sph_viz.experiments import run_toy, run_vis3d, seeded
-from sph_viz.settings import TrainConfig
-from sph_viz.train import TrainingDiverged, _make_optimizer, evaluate, train_model
+from sph_viz.data.idx import load_image_folder
+from sph_viz.data.toy import make_toy_data
+from sph_viz.experiments.result import seeded
+from sph_viz.experiments.toy import run_toy
+from sph_viz.experiments.vis3d import run_vis3d
+from sph_viz.training.config import TrainConfig
+from sph_viz.training.loop import TrainingDiverged, _make_optimizer, evaluate, train_model
 
 SHORT = TrainConfig(epochs=3)  # the paper's toy recipe, 3 epochs
 

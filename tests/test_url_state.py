@@ -3,8 +3,8 @@
 import pytest
 from app_helpers import open_page
 
+from sph_viz.experiments.registry import FIELDS
 from sph_viz.fields import parse_values, to_query
-from sph_viz.settings import FIELDS
 
 # A valid, non-default value for every field of every page's table.
 NON_DEFAULT = {

@@ -3,7 +3,7 @@
 import torch
 
 from models.vis3d import CNNVis3D, Vis3DConfig
-from sph_viz.experiments import seeded
+from sph_viz.experiments.result import seeded
 
 
 def spread_net() -> CNNVis3D:

@@ -13,7 +13,7 @@ import streamlit as st
 from sph_viz.app.feature_views import angles_text, feature_view, sample_number
 from sph_viz.app.text import plain
 from sph_viz.app.vis3d_state import PREFIX
-from sph_viz.experiments import ExperimentResult
+from sph_viz.experiments.result import ExperimentResult
 
 MAX_SIDE_BY_SIDE = 6  # 3-D views at once, in rows of up to three
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from sph_viz.analysis.confusion import cell_members, compute_confusion, nonempty_cells
 from sph_viz.app.memo import derived
 from sph_viz.app.overlap_views import image_grid
-from sph_viz.confusion import cell_members, compute_confusion, nonempty_cells
-from sph_viz.experiments import ExperimentResult
+from sph_viz.experiments.result import ExperimentResult
 from sph_viz.figures.confusion import make_confusion_figure
 
 MAX_SHOWN = 40  # digits drawn for one cell; a diagonal cell holds up to ~1,100 of 10,000

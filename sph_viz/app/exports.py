@@ -55,7 +55,7 @@ def data_downloads(
     features: np.ndarray, labels: np.ndarray, predictions: np.ndarray, model, name: str, key: str
 ):
     """Features/labels/predictions as CSV and NPZ, and the model as a state_dict."""
-    from sph_viz.outputs import features_npz_bytes, state_dict_bytes  # torch: only where a model is
+    from sph_viz.results.outputs import features_npz_bytes, state_dict_bytes  # torch: only where a model is
 
     def csv() -> bytes:
         buf = io.StringIO()

@@ -5,15 +5,15 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from sph_viz.analysis.geometry import compute_sphere_angles
 from sph_viz.app.camera import view_camera
 from sph_viz.app.memo import derived
 from sph_viz.app.vis3d_state import PREFIX
-from sph_viz.experiments import ExperimentResult
+from sph_viz.experiments.result import ExperimentResult
 from sph_viz.figures.camera import camera_layout
 from sph_viz.figures.reports import sphere_radius
 from sph_viz.figures.sphere import highlight_trace, make_feature_figure
 from sph_viz.figures.style import TEXT_PX
-from sph_viz.geometry import compute_sphere_angles
 
 SAMPLE = f"{PREFIX}_sample"  # one inspected sample for the whole page, every head
 LEGEND_BELOW = {"orientation": "h", "x": 0.5, "xanchor": "center", "y": 0, "yanchor": "top"}

@@ -1,6 +1,6 @@
 """A session's background training job on any page: start it, watch it live, stop it, collect it.
 
-The job's tasks are `ExperimentResult` factories (see `sph_viz.scheduler`); finished results go into
+The job's tasks are `ExperimentResult` factories (see `sph_viz.results.scheduler`); finished results go into
 the page's session memo (`state.remember`) and, unless stopped, into the disk cache.
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Callable
 import streamlit as st
 
 from sph_viz.app.state import remember, result_store, start_job
-from sph_viz.experiments import ExperimentResult
-from sph_viz.scheduler import JobView
+from sph_viz.experiments.result import ExperimentResult
+from sph_viz.results.scheduler import JobView
 
 
 def _save(name: str, result: ExperimentResult) -> None:

@@ -6,13 +6,13 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from sph_viz.angle_map import compute_angle_map
+from sph_viz.analysis.angle_map import compute_angle_map
 from sph_viz.app.memo import derived
 from sph_viz.app.overlap_views import image_grid
-from sph_viz.experiments import ExperimentResult
+from sph_viz.experiments.result import ExperimentResult
 from sph_viz.figures.angle_map import make_angle_map_figure
 from sph_viz.figures.style import TEXT_PX
-from sph_viz.layers import Spherization
+from sph_viz.nn.layers import Spherization
 
 MAX_SHOWN = 40  # digits drawn for a selection; a box can hold thousands
 

@@ -14,12 +14,13 @@ from sph_viz.app import live
 from sph_viz.app.camera import view_camera
 from sph_viz.app.live import live_panel
 from sph_viz.app.state import app_device, recall
-from sph_viz.data import BUNDLED_MNIST, load_image_folder
-from sph_viz.experiments import ExperimentResult, load_vis3d_data, probe_indices
+from sph_viz.data.idx import BUNDLED_MNIST, load_image_folder
+from sph_viz.experiments.result import ExperimentResult, probe_indices
+from sph_viz.experiments.specs import RunSpec, make_run_specs
+from sph_viz.experiments.vis3d import load_vis3d_data
 from sph_viz.figures.camera import set_camera
 from sph_viz.figures.sphere import fix_scene_ranges, make_feature_figure
-from sph_viz.scheduler import JobView
-from sph_viz.specs import RunSpec, make_run_specs
+from sph_viz.results.scheduler import JobView
 
 MEMO = "mnist_memo"  # the session memo of MNIST runs (CNN-Vis3D and Overlap pages)
 

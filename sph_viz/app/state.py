@@ -24,22 +24,22 @@ from sph_viz.fields import Field, parse_config_json, parse_values, to_query
 if TYPE_CHECKING:
     import torch
 
-    from sph_viz.experiments import ExperimentResult
-    from sph_viz.scheduler import Scheduler, Ticket
-    from sph_viz.store import ResultStore
+    from sph_viz.experiments.result import ExperimentResult
+    from sph_viz.results.scheduler import Scheduler, Ticket
+    from sph_viz.results.store import ResultStore
 
 
 @st.cache_resource
 def app_device() -> torch.device:
-    from sph_viz.device import pick_device
+    from sph_viz.training.device import pick_device
 
     return pick_device("auto")
 
 
 def device_text() -> str:
     """The device line, e.g. 'CPU (2 threads)', with the thread count the queue will train with."""
-    from sph_viz.device import describe_device
-    from sph_viz.threads import configure_threads
+    from sph_viz.training.device import describe_device
+    from sph_viz.training.threads import configure_threads
 
     configure_threads()
     return describe_device(app_device())
@@ -48,14 +48,14 @@ def device_text() -> str:
 @st.cache_resource
 def result_store() -> ResultStore:
     """Shared by every session; entries are keyed by the full configuration."""
-    from sph_viz.store import ResultStore
+    from sph_viz.results.store import ResultStore
 
     return ResultStore()
 
 
 def config_key(config: dict) -> str:
-    """The result cache's key of a configuration (`sph_viz.store.config_key`)."""
-    from sph_viz.store import config_key
+    """The result cache's key of a configuration (`sph_viz.results.store.config_key`)."""
+    from sph_viz.results.store import config_key
 
     return config_key(config)
 
@@ -163,9 +163,9 @@ def _session_alive(owner: str) -> bool:
 
 @st.cache_resource
 def scheduler() -> Scheduler:
-    """The server's one training queue (see `sph_viz.scheduler`); torch's threads are set here, once."""
-    from sph_viz.scheduler import Scheduler
-    from sph_viz.threads import configure_threads
+    """The server's one training queue (`sph_viz.results.scheduler`); torch's threads are set here, once."""
+    from sph_viz.results.scheduler import Scheduler
+    from sph_viz.training.threads import configure_threads
 
     configure_threads()
     return Scheduler(is_alive=_session_alive)
@@ -191,7 +191,7 @@ def task_key(task: Callable) -> str | None:
 def start_job(key: str, tasks: dict[str, Callable], on_result=None) -> Ticket:
     """This session's request to the server's queue; runs of the same configuration are shared.
 
-    A session has one live request: a new one replaces the previous (see `sph_viz.scheduler`).
+    A session has one live request: a new one replaces the previous (see `sph_viz.results.scheduler`).
     """
     ticket = scheduler().submit(
         _owner(), {name: (task_key(task), task) for name, task in tasks.items()}, on_result
@@ -222,7 +222,7 @@ def check_data_access(text: str) -> str:
     Decided on the text alone, before the file system is touched, so a refusal tells a remote
     user nothing about which folders exist.
     """
-    from sph_viz.data import DataError, show_path
+    from sph_viz.data.idx import DataError, show_path
 
     folder = text.strip()
     if not folder or served_locally():

@@ -17,13 +17,13 @@ import streamlit as st
 
 from models.toy import make_toy_model
 from sph_viz.app.state import recall, remember, result_store
-from sph_viz.data import make_toy_data
-from sph_viz.experiments import ExperimentResult, seeded
+from sph_viz.data.toy import make_toy_data
+from sph_viz.experiments.result import ExperimentResult, seeded
+from sph_viz.experiments.specs import RunSpec, make_run_specs
+from sph_viz.experiments.toy import TOY_CHOICES, TOY_TABS
 from sph_viz.figures.reports import sphere_radius, toy_panel_box
 from sph_viz.figures.toy import make_representation_figure, representation_box, representation_traces
-from sph_viz.settings import TOY_CHOICES, TOY_TABS
-from sph_viz.specs import RunSpec, make_run_specs
-from sph_viz.train import Snapshot, predict
+from sph_viz.training.loop import Snapshot, predict
 
 TAB_LABELS = dict(zip(TOY_TABS, ("Step through epochs", "Replay", "Curves", "Export"), strict=True))
 REP_HEIGHT, PLANE_HEIGHT = 560, 470  # px: plots about 300 px square in a column of a 1280-px screen

@@ -27,12 +27,13 @@ from sph_viz.app.runs import head_specs
 from sph_viz.app.state import app_device
 from sph_viz.app.text import plain
 from sph_viz.app.vis3d_state import PREFIX, VIEWS
-from sph_viz.checkpoints import MAX_MODEL_BYTES, load_checkpoint
-from sph_viz.data import load_image_folder
-from sph_viz.experiments import ExperimentResult, evaluate_vis3d
+from sph_viz.data.idx import load_image_folder
+from sph_viz.experiments.result import ExperimentResult
+from sph_viz.experiments.vis3d import evaluate_vis3d
 from sph_viz.figures.camera import set_camera
 from sph_viz.figures.reports import sphere_radius
 from sph_viz.figures.sphere import make_feature_figure
+from sph_viz.results.checkpoints import MAX_MODEL_BYTES, load_checkpoint
 
 HEAD = f"{PREFIX}_head"  # the head the page shows (URL, config file)
 HEAD_RADIO = f"{PREFIX}_head_shown"  # its radio, over the heads shown now

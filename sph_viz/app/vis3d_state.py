@@ -12,9 +12,9 @@ import streamlit as st
 
 from models.vis3d import HEADS
 from sph_viz.app.state import sync_url
+from sph_viz.experiments.vis3d import VIS3D_FIELDS
 from sph_viz.fields import Field
 from sph_viz.figures.camera import CAMERA_FIELDS
-from sph_viz.settings import VIS3D_FIELDS
 
 PREFIX = "vis3d"
 VIEWS = {"one": "one head", "side-by-side": "heads side by side"}

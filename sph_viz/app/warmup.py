@@ -25,10 +25,10 @@ WARMUP_ENV = "SPH_VIZ_WARMUP"
 # What the Toy page (the next stop of most visits) and the queue need, in that order.
 MODULES = (
     "torch",
-    "sph_viz.specs",
+    "sph_viz.experiments.specs",
     "sph_viz.figures.reports",
-    "sph_viz.store",
-    "sph_viz.scheduler",
+    "sph_viz.results.store",
+    "sph_viz.results.scheduler",
     "sph_viz.app.exports",
     "sph_viz.app.live",
 )
@@ -71,7 +71,7 @@ def _settle() -> None:
 
 def _warm() -> None:
     try:
-        from sph_viz.threads import configure_threads  # imports torch
+        from sph_viz.training.threads import configure_threads  # imports torch
 
         configure_threads()
         _torch_loaded.set()  # enough for the device line; the rest is for the next page

@@ -36,8 +36,16 @@ def field_widget(prefix: str, field: Field, format_func: Callable[[Any], str] | 
 
 
 def controls(
-    prefix: str, fields: Sequence[Field], formats: dict[str, Callable[[Any], str]] | None = None
+    prefix: str,
+    fields: Sequence[Field],
+    formats: dict[str, Callable[[Any], str]] | None = None,
+    *,
+    group: str | None = None,
 ) -> dict[str, Any]:
-    """A widget per field, in table order: {name: value}."""
+    """A widget per field (of `group` only, when given), in table order: {name: value}."""
     formats = formats or {}
-    return {f.name: field_widget(prefix, f, formats.get(f.name)) for f in fields}
+    return {
+        f.name: field_widget(prefix, f, formats.get(f.name))
+        for f in fields
+        if group is None or f.group == group
+    }

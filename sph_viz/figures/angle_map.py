@@ -9,10 +9,10 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from sph_viz.angle_map import AngleMap
+from sph_viz.analysis.angle_map import AngleMap
+from sph_viz.analysis.geometry import stratified_subsample
 from sph_viz.figures.sphere import DEFAULT_CAP
 from sph_viz.figures.style import FONT, HEIGHT, class_color, legible
-from sph_viz.geometry import stratified_subsample
 
 VIEW = "angle-map"  # uirevision: a redrawn map keeps the user's zoom
 UNITS = {"spherized": "°", "azimuth": "°", "plane": ""}

@@ -1,7 +1,7 @@
 """Gradient flow (the paper's Fig. 4): mean |grad W| per layer over training, and its histogram.
 
 Pure: arrays in, figure out. A record is anything with `steps` (T,), `values` (T, L) and
-`layer_names` (L), e.g. `sph_viz.gradient_flow.GradientRecord`; alpha figures also read
+`layer_names` (L), e.g. `sph_viz.experiments.gradient_flow.GradientRecord`; alpha figures also read
 `alpha`, `alpha_grad` (T, S) and `sphere_names`.
 """
 

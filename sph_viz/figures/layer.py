@@ -1,6 +1,6 @@
 """Stage-by-stage figures of the spherization layer itself. Pure: numbers in, figure out.
 
-The numbers come from the layer's NumPy twin (`sph_viz.layer_numpy`, tested equal to the torch
+The numbers come from the layer's NumPy twin (`sph_viz.nn.layer_numpy`, tested equal to the torch
 layer), so the pages that draw these import no torch.
 """
 
@@ -13,7 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from sph_viz.figures.style import FONT, legible, rotatable, sphere_trace
-from sph_viz.layer_numpy import angularize, lower_angle, spherize
+from sph_viz.nn.layer_numpy import angularize, lower_angle, spherize
 
 
 def compute_angle_curve(alpha: float, delta: float, n: int, z_max: float = 10.0, points: int = 401):

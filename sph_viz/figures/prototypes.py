@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 
 from sph_viz.figures.sphere import make_feature_figure
 from sph_viz.figures.style import FONT, HEIGHT, circle_trace, class_color, legible, rotatable, sphere_trace
-from sph_viz.prototypes import min_angle_deg
+from sph_viz.nn.prototypes import min_angle_deg
 
 COLOR_MODES = ("rotation", "class")
 SCENE = {

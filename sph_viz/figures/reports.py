@@ -5,17 +5,17 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from sph_viz.data import make_toy_data
-from sph_viz.experiments import ExperimentResult
+from sph_viz.analysis.geometry import compute_decision_grid
+from sph_viz.data.toy import make_toy_data
+from sph_viz.experiments.result import ExperimentResult
 from sph_viz.figures.sphere import make_feature_figure
 from sph_viz.figures.toy import (
     make_input_plane_figure,
     make_representation_figure,
     representation_box,
 )
-from sph_viz.geometry import compute_decision_grid
-from sph_viz.layers import Spherization
-from sph_viz.train import Snapshot
+from sph_viz.nn.layers import Spherization
+from sph_viz.training.loop import Snapshot
 
 TOY_INPUT_BOX = (-0.4, 1.4, -0.4, 1.4)
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from sph_viz.analysis.geometry import compute_sphere_angles, stratified_subsample
 from sph_viz.figures.style import FONT, HEIGHT, circle_trace, class_color, legible, rotatable, sphere_trace
-from sph_viz.geometry import compute_sphere_angles, stratified_subsample
 
 DEFAULT_CAP = 10_000
 VIEW = "features"  # uirevision: a redrawn feature view keeps the user's camera (or zoom in 2-D)

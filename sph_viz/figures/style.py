@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 
-from sph_viz.geometry import compute_sphere_wireframe
+from sph_viz.analysis.geometry import compute_sphere_wireframe
 
 TEXT_PX = 16  # the smallest text in any figure: legible on a projector at 1280x720
 FONT = {"size": TEXT_PX}

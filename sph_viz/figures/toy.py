@@ -8,14 +8,14 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from sph_viz.figures.style import FONT, circle_trace, legible
-from sph_viz.geometry import (
+from sph_viz.analysis.geometry import (
     Box,
     DecisionGrid,
     compute_crossing,
     compute_line_segment,
     decision_boundary,
 )
+from sph_viz.figures.style import FONT, circle_trace, legible
 
 CLASS_COLORS = ("#1f77b4", "#ff7f0e")  # class 0 near (0,0), class 1 near (1,1)
 LINE_COLORS = {"w1": "#1f77b4", "w2": "#ff7f0e", "D12": "#2ca02c"}

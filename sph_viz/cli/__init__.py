@@ -1,0 +1,1 @@
+"""The command line, `python -m sph_viz COMMAND` (`main`); one module per command family."""
