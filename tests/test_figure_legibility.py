@@ -10,7 +10,6 @@ from models.toy import ToyConfig
 from sph_viz import overlap_stats
 from sph_viz.analysis.angle_map import compute_angle_map
 from sph_viz.analysis.confusion import compute_confusion
-from sph_viz.experiments.gradient_flow import GradientRecord
 from sph_viz.experiments.toy import run_toy
 from sph_viz.figures.angle_map import make_angle_map_figure
 from sph_viz.figures.confusion import make_confusion_figure
@@ -40,6 +39,7 @@ from sph_viz.figures.toy import (
     make_curves_figure,
     make_toy_animation,
 )
+from sph_viz.nn.gradients import GradientRecord
 from sph_viz.training.config import TrainConfig
 
 STEPS = np.array([0, 10, 20])

@@ -3,13 +3,14 @@
 import numpy as np
 import pytest
 
-from sph_viz.experiments.gradient_flow import GradientRecord, gradient_ratios
+from sph_viz.experiments.gradient_flow import gradient_ratios
 from sph_viz.figures.gradients import (
     make_alpha_figure,
     make_gradient_comparison_figure,
     make_gradient_flow_figure,
     make_gradient_histogram_figure,
 )
+from sph_viz.nn.gradients import GradientRecord
 
 STEPS = np.array([0, 10, 20])
 

@@ -7,9 +7,9 @@ import pytest
 from app_helpers import ROOT
 from streamlit.testing.v1 import AppTest
 
-from sph_viz.experiments.gradient_flow import GradientRecord
 from sph_viz.experiments.result import ExperimentResult
 from sph_viz.experiments.retention import build_retention_model
+from sph_viz.nn.gradients import GradientRecord
 from sph_viz.reports.claims import AGREES, DIFFERS, NOT_RUN, assess, claims_markdown, missing_tasks
 from sph_viz.reports.paper import CLAIMS, TOLERANCE_PP
 from sph_viz.results.store import ResultStore

@@ -14,7 +14,6 @@ from models.vis3d import Vis3DConfig
 from sph_viz.cli import retention as retention_command
 from sph_viz.cli.main import main
 from sph_viz.data.datasets import resolve_dataset
-from sph_viz.experiments.gradient_flow import GradientRecord
 from sph_viz.experiments.registry import build_model
 from sph_viz.experiments.result import ExperimentResult
 from sph_viz.experiments.retention import (
@@ -25,6 +24,7 @@ from sph_viz.experiments.retention import (
     run_retention,
 )
 from sph_viz.experiments.vis3d import run_vis3d
+from sph_viz.nn.gradients import GradientRecord
 from sph_viz.results.store import ResultStore
 from sph_viz.training.config import TrainConfig
 

@@ -11,7 +11,6 @@ import numpy as np
 
 from models.retention import NETS, PAPER_TABLE1, VARIANTS
 from sph_viz.cli.progress import StepBar
-from sph_viz.experiments.gradient_flow import GradientRecord
 from sph_viz.experiments.retention import (
     GPU_SCALE,
     RETENTION_FIELDS,
@@ -20,6 +19,7 @@ from sph_viz.experiments.retention import (
 )
 from sph_viz.fields import add_arguments
 from sph_viz.figures.gradients import make_alpha_figure, make_gradient_flow_figure
+from sph_viz.nn.gradients import GradientRecord
 from sph_viz.reports.format import mean_sd, pm
 from sph_viz.results.outputs import write_run
 from sph_viz.results.store import ResultStore

@@ -40,11 +40,13 @@ class Experiment:
     fields: tuple[Field, ...]  # the settings a page and the command line offer
     build_model: Callable[[dict], nn.Module]  # a result config's "model" -> the untrained net
     default_preset: str
-    # The per-name experiments (`specs.make_run_specs`): (name, preset model dict + overrides,
-    # run options) -> the model config; run options from the flat values; spec -> cache key; run.
+    # The per-name experiments (`specs.make_run_specs`): model_config(name, preset model dict with
+    # the overrides, the spec's options) -> the model config; cache_config(model, train, **options)
+    # -> the cache key; run(model, train, device=..., **options, **callbacks) -> the result. The
+    # options are the `RunSpec` fields the experiment reads (its data).
     model_config: Callable[..., Any] | None = None
-    run_options: Callable[..., dict] | None = None
-    cache_config: Callable[[Any], dict] | None = None
+    options: tuple[str, ...] = ()
+    cache_config: Callable[..., dict] | None = None
     run: Callable[..., Any] | None = None
 
     def preset(self, name: str | None = None):

@@ -127,7 +127,17 @@ PROTOTYPE_FIELDS = (
         keep_zero=True,
         help="override the preset's epochs (0 keeps it)",
     ),
-    Field("max_samples", int, 0, 1, 60000, label="training images", target="train", keep_zero=True),
+    Field(
+        "max_samples",
+        int,
+        0,
+        1,
+        60000,
+        label="training images",
+        target="train",
+        keep_zero=True,
+        help="training images (0 keeps the preset's)",
+    ),
 )
 
 

@@ -23,8 +23,9 @@ from models.vis3d import Vis3DConfig
 from sph_viz.data.datasets import DatasetSpec, load_dataset, resolve_dataset
 from sph_viz.data.idx import BUNDLED_MNIST
 from sph_viz.experiments.base import SEED, Experiment, Preset, train_config
-from sph_viz.experiments.gradient_flow import run_vis3d_gradient_flow, train_and_evaluate
-from sph_viz.experiments.result import ExperimentResult, probe_indices, seeded
+from sph_viz.experiments.gradient_flow import run_vis3d_gradient_flow
+from sph_viz.experiments.result import ExperimentResult, probe_indices
+from sph_viz.experiments.skeleton import Data, fit
 from sph_viz.fields import Field
 from sph_viz.training.config import TrainConfig
 
@@ -201,7 +202,7 @@ def run_retention(
     `dataset` defaults to the paper's for the net (MNIST; Fashion-MNIST for VGG-11); `model`
     overrides r, alpha, delta. Features: the test set's classifier input, (N, n) or (N, n+1).
     Train accuracy: the last epoch's running accuracy. With `record_gradients_every` = k > 0 the
-    result's extras hold the gradient record (see `sph_viz.experiments.gradient_flow.GradientRecord`).
+    result's extras hold the gradient record (`sph_viz.nn.gradients.GradientRecord`).
     """
     if isinstance(record_gradients_every, bool) or not isinstance(record_gradients_every, int):
         raise ValueError(
@@ -212,24 +213,24 @@ def run_retention(
     spec = _spec(dataset, net)
     model_config = retention_model_config(net, variant, spec, **(model or {}))
     train, test = load_dataset(spec)
-    data = (
+    data = Data(
         prepare_images(net, spec, train.images),
         train.labels,
         prepare_images(net, spec, test.images),
         test.labels,
     )
     probe_idx = probe_indices(test.labels.numpy(), train_config.seed, PROBE_SIZE)
-    net_module = seeded(lambda: _make(model_config), train_config.seed)
     config = retention_config_dict(model_config, train_config, spec, record_gradients_every)
-    return train_and_evaluate(
-        net_module,
+    return fit(
+        lambda: _make(model_config),
         data,
         train_config,
         config,
         probe_idx=probe_idx,
         device=device,
+        test_each_epoch=True,
         record_gradients_every=record_gradients_every,
-        keep_snapshots=False,
+        snapshots="ends",
         **callbacks,
     )
 

@@ -20,15 +20,15 @@ from torch.nn import functional as F
 from models.prototype_net import JointPrototypeNet, PrototypeNetConfig
 from sph_viz.data.datasets import load_dataset, normalize, resolve_dataset
 from sph_viz.experiments.base import Experiment, Preset
-from sph_viz.experiments.result import ExperimentResult, probe_indices, seeded
+from sph_viz.experiments.result import ExperimentResult, probe_indices
+from sph_viz.experiments.skeleton import Data, fit
 from sph_viz.nn.prototypes import (
     regression_target,
     regression_value,
     rotated_mnist_prototypes,
 )
 from sph_viz.training.config import TrainConfig
-from sph_viz.training.curves import CurveRecorder
-from sph_viz.training.loop import Progress, Snapshot, evaluate, train_model
+from sph_viz.training.loop import Progress, Snapshot
 
 PROBE_SIZE = 1000
 ROTATED_DIGITS = (2, 3, 4, 5, 7)
@@ -147,51 +147,42 @@ def run_rotated_mnist(
     """
     spec = resolve_dataset("mnist")
     rot_train, rot_test = rotated_split("train", data_seed), rotated_split("test", data_seed + 1)
-    x, x_test = normalize(spec, rot_train.images), normalize(spec, rot_test.images)
-    y_test = rot_test.classes.numpy()
-    probe_idx = probe_indices(y_test, train_config.seed, min(probe_size, len(y_test)))
-    n_train = min(len(x), train_config.max_samples or len(x))
-    recorder = CurveRecorder(n_train, train_config.batch_size, y_test[probe_idx], on_progress, on_snapshot)
-    config = rotated_config_dict(train_config, data_seed)
-    model = seeded(lambda: build_rotated_model(config["model"]), train_config.seed)
     joint = rotated_mnist_prototypes()
-    targets = regression_target(rot_train.angles.double(), joint.low, joint.high).float()
-    res = train_model(
-        model,
-        x,
+    data = Data(
+        normalize(spec, rot_train.images),
         rot_train.classes,
-        train_config,
-        device=device,
-        probe=x_test[probe_idx],
-        targets=targets,
-        on_progress=recorder.on_progress,
-        on_snapshot=recorder.on_snapshot,
-        should_stop=should_stop,
-        progress_every=1,
+        normalize(spec, rot_test.images),
+        rot_test.classes,
+        targets=regression_target(rot_train.angles.double(), joint.low, joint.high).float(),
     )
-    ev = evaluate(model, x_test, rot_test.classes)
-    predicted = regression_value(torch.from_numpy(ev.features).double(), joint.upper, joint.low, joint.high)
-    if res.history:
-        res.history[-1].test_accuracy = ev.accuracy
-    train_ev = evaluate(model, x[:n_train], rot_train.classes[:n_train])
-    return ExperimentResult(
-        model=model,
-        train=res,
-        features=ev.features,
-        labels=y_test,
-        predictions=ev.predictions,
-        train_accuracy=train_ev.accuracy,
-        test_accuracy=ev.accuracy,
-        config=config,
-        probe_indices=probe_idx,
-        extras={
-            **recorder.arrays(),
+    y_test = rot_test.classes.numpy()
+
+    def angles(_model, ev) -> dict:
+        predicted = regression_value(
+            torch.from_numpy(ev.features).double(), joint.upper, joint.low, joint.high
+        )
+        return {
             "angles_true": rot_test.angles.double().numpy(),
             "angles_predicted": predicted.numpy(),
             "digits": np.asarray(ROTATED_DIGITS),
             "prototypes": joint.classes,
             "upper": joint.upper,
-        },
+        }
+
+    config = rotated_config_dict(train_config, data_seed)
+    return fit(
+        lambda: build_rotated_model(config["model"]),
+        data,
+        train_config,
+        config,
+        probe_idx=probe_indices(y_test, train_config.seed, min(probe_size, len(y_test))),
+        device=device,
+        train_accuracy="eval",
+        curves=True,
+        extras=angles,
+        on_progress=on_progress,
+        on_snapshot=on_snapshot,
+        should_stop=should_stop,
     )
 
 

@@ -35,13 +35,20 @@ class RunSpec:
     data_seed: int = 0  # toy: the data's seed
 
     @property
+    def options(self) -> dict:
+        """The fields of this spec that its experiment's run reads (its data)."""
+        return {name: getattr(self, name) for name in get_experiment(self.experiment).options}
+
+    @property
     def cache_config(self) -> dict:
         """Everything that determines the run's result (the result-cache key)."""
-        return get_experiment(self.experiment).cache_config(self)
+        return get_experiment(self.experiment).cache_config(self.model, self.train, **self.options)
 
     def run(self, *, device: torch.device | str = "cpu", **callbacks):
         """Train and evaluate: an `ExperimentResult`."""
-        return get_experiment(self.experiment).run(self, device=device, **callbacks)
+        return get_experiment(self.experiment).run(
+            self.model, self.train, device=device, **self.options, **callbacks
+        )
 
 
 def make_run_specs(
@@ -64,7 +71,9 @@ def make_run_specs(
         raise ValueError(f"{experiment} plans its own runs; it has no per-name run specs.")
     fields = exp.fields if fields is None else fields
     recipe = exp.preset(preset_name or values.get("preset") or "paper")
-    options = exp.run_options(values, data_dir=data_dir, dataset=dataset)
+    options = {"data_dir": str(data_dir), "dataset": str(dataset)}
+    if values.get("noise") is not None:
+        options["noise"] = float(values["noise"])
     specs = {}
     for name in names:
         model = exp.model_config(name, recipe.model | overrides(fields, values, "model", name), options)

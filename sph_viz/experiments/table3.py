@@ -15,10 +15,11 @@ import torch
 from models.table3 import OPERATORS_T3, Table3Config, make_table3_model
 from sph_viz.data.datasets import DatasetSpec, load_dataset, normalize, resolve_dataset
 from sph_viz.experiments.base import SEED, Experiment, Preset
-from sph_viz.experiments.result import ExperimentResult, plain_config, probe_indices, seeded
+from sph_viz.experiments.result import ExperimentResult, plain_config, probe_indices
+from sph_viz.experiments.skeleton import Data, fit
 from sph_viz.fields import Field
 from sph_viz.training.config import TrainConfig
-from sph_viz.training.loop import Progress, evaluate, train_model
+from sph_viz.training.loop import Progress
 
 TRAIN_EVAL_SIZE = 10_000  # training images the reported train accuracy is measured on (eval mode)
 PROBE_SIZE = 500  # test images snapshotted during training
@@ -125,49 +126,20 @@ def run_table3(
     # crop and flip are the CIFAR recipe; a flipped digit is another digit
     train_config = replace(train_config, augment=train_config.augment and spec.kind == "cifar10")
     train, test = load_dataset(spec)
-    x, y = normalize(spec, train.images), train.labels
-    x_test, y_test = normalize(spec, test.images), test.labels
-    probe_idx = probe_indices(y_test.numpy(), train_config.seed, PROBE_SIZE)
-    model = seeded(lambda: make_table3_model(model_config), train_config.seed)
-    res = train_model(
-        model,
-        x,
-        y,
+    data = Data(normalize(spec, train.images), train.labels, normalize(spec, test.images), test.labels)
+    return fit(
+        lambda: make_table3_model(model_config),
+        data,
         train_config,
+        table3_config_dict(model_config, train_config, spec),
+        probe_idx=probe_indices(test.labels.numpy(), train_config.seed, PROBE_SIZE),
         device=device,
-        probe=x_test[probe_idx],
-        test=(x_test, y_test),
+        train_accuracy="eval",
+        train_eval_size=TRAIN_EVAL_SIZE,
+        test_each_epoch=True,
         on_progress=on_progress,
-        test_last_epoch=False,
         **callbacks,
     )
-    ev = evaluate(model, x_test, y_test)
-    if res.history:
-        res.history[-1].test_accuracy = ev.accuracy
-    n_train = min(len(x), train_config.max_samples or len(x), TRAIN_EVAL_SIZE)
-    return ExperimentResult(
-        model=model,
-        train=res,
-        features=ev.features,
-        labels=y_test.numpy(),
-        predictions=ev.predictions,
-        train_accuracy=evaluate(model, x[:n_train], y[:n_train]).accuracy,
-        test_accuracy=ev.accuracy,
-        config=table3_config_dict(model_config, train_config, spec),
-        probe_indices=probe_idx,
-    )
-
-
-def _run_options(values: dict, *, dataset: str = "mnist", **_) -> dict:
-    return {"dataset": str(dataset)}
-
-
-def _cache_config(spec) -> dict:
-    return table3_config_dict(spec.model, spec.train, spec.dataset)
-
-
-def _run(spec, *, device="cpu", **callbacks) -> ExperimentResult:
-    return run_table3(spec.model, spec.train, dataset=spec.dataset, device=device, **callbacks)
 
 
 EXPERIMENT = Experiment(
@@ -177,7 +149,7 @@ EXPERIMENT = Experiment(
     build_model=build_table3_model,
     default_preset="fast",
     model_config=lambda name, model, options: table3_model_config(name, options["dataset"], **model),
-    run_options=_run_options,
-    cache_config=_cache_config,
-    run=_run,
+    options=("dataset",),
+    cache_config=table3_config_dict,
+    run=run_table3,
 )

@@ -14,10 +14,10 @@ from models.names import TOY_KINDS
 from models.toy import ToyConfig, make_toy_model
 from sph_viz.data.toy import make_toy_data
 from sph_viz.experiments.base import SEED, Experiment, Preset
-from sph_viz.experiments.result import ExperimentResult, plain_config, seeded
+from sph_viz.experiments.result import ExperimentResult, plain_config
+from sph_viz.experiments.skeleton import Data, fit
 from sph_viz.fields import Field
 from sph_viz.training.config import TrainConfig
-from sph_viz.training.loop import evaluate, train_model
 from sph_viz.training.threads import this_thread_limited
 
 PRESETS = {
@@ -79,40 +79,22 @@ def run_toy(
     """
     train_config = train_config or TrainConfig()
     x, y = make_toy_data(100, noise=noise, seed=data_seed)
-    model = seeded(lambda: make_toy_model(model_config), train_config.seed)
-    with this_thread_limited(1):
-        res = train_model(model, x, y, train_config, device=device, probe=x, keep_states=True, **callbacks)
-    ev = evaluate(model, x, y)
-    return ExperimentResult(
-        model=model,
-        train=res,
-        features=ev.features,
-        labels=y.numpy(),
-        predictions=ev.predictions,
-        train_accuracy=ev.accuracy,
-        test_accuracy=None,
-        config=toy_config_dict(model_config, train_config, noise, data_seed),
-        probe_indices=np.arange(len(x)),
-    )
+    with this_thread_limited(1):  # a tiny net: one thread beats two contended ones
+        return fit(
+            lambda: make_toy_model(model_config),
+            Data(x, y, x, y),
+            train_config,
+            toy_config_dict(model_config, train_config, noise, data_seed),
+            probe_idx=np.arange(len(x)),
+            device=device,
+            eval_is_train=True,
+            keep_states=True,
+            **callbacks,
+        )
 
 
 def _model_config(name: str, model: dict, options: dict) -> ToyConfig:
     return ToyConfig(kind=name, **model)
-
-
-def _run_options(values: dict, **_) -> dict:
-    noise = values.get("noise")
-    return {"noise": 0.05 if noise is None else float(noise)}
-
-
-def _cache_config(spec) -> dict:
-    return toy_config_dict(spec.model, spec.train, spec.noise, spec.data_seed)
-
-
-def _run(spec, *, device="cpu", **callbacks) -> ExperimentResult:
-    return run_toy(
-        spec.model, spec.train, noise=spec.noise, data_seed=spec.data_seed, device=device, **callbacks
-    )
 
 
 EXPERIMENT = Experiment(
@@ -122,7 +104,7 @@ EXPERIMENT = Experiment(
     build_model=lambda model: make_toy_model(ToyConfig(**model)),
     default_preset="paper",
     model_config=_model_config,
-    run_options=_run_options,
-    cache_config=_cache_config,
-    run=_run,
+    options=("noise", "data_seed"),
+    cache_config=toy_config_dict,
+    run=run_toy,
 )

@@ -16,10 +16,11 @@ from models.names import HEADS
 from models.vis3d import CNNVis3D, Vis3DConfig
 from sph_viz.data.idx import BUNDLED_MNIST, DataError, data_folder, load_image_folder, normalize_images
 from sph_viz.experiments.base import SEED, Experiment, Preset
-from sph_viz.experiments.result import PROBE_SIZE, ExperimentResult, plain_config, probe_indices, seeded
+from sph_viz.experiments.result import PROBE_SIZE, ExperimentResult, plain_config, probe_indices
+from sph_viz.experiments.skeleton import Data, fit
 from sph_viz.fields import KEEP, Field
 from sph_viz.training.config import OPTIMIZERS, PRECISIONS, TrainConfig
-from sph_viz.training.loop import Progress, TrainResult, evaluate, train_model
+from sph_viz.training.loop import Progress, TrainResult, evaluate
 
 # The CPU presets' CNN-Vis3D: r = 5, batch-normalised pre-activations, the spread classifier init
 # (spherized head only).
@@ -213,64 +214,26 @@ def run_vis3d(
     epoch before the last (the code path before issue 14, kept for bench/bench_speed.py).
     """
     train, test = load_vis3d_data(data_dir, model_config.n_classes)
-    x, y = normalize_images(train.images), train.labels
-    x_test, y_test = normalize_images(test.images), test.labels
-    probe_idx = probe_indices(y_test.numpy(), train_config.seed, probe_size)
-    model = seeded(lambda: CNNVis3D(model_config), train_config.seed)
-    res = train_model(
-        model,
-        x,
-        y,
+    data = Data(normalize_images(train.images), train.labels, normalize_images(test.images), test.labels)
+    # By default no test pass between epochs: 10,000 float32 images cost ~4 s each time on a 2-core
+    # CPU (5 % of a `fast` run) for a number only metrics.json kept. The final evaluation gives it.
+    # The train accuracy is the running one: a second pass over up to 60,000 images to re-measure
+    # it cost about 38 s of a 245 s `vis3d` run (issue 14).
+    return fit(
+        lambda: CNNVis3D(model_config),
+        data,
         train_config,
+        vis3d_config_dict(model_config, train_config, data_dir),
+        probe_idx=probe_indices(test.labels.numpy(), train_config.seed, probe_size),
         device=device,
-        probe=x_test[probe_idx],
-        # By default no test pass between epochs: 10,000 float32 images cost ~4 s each time on a
-        # 2-core CPU (5 % of a `fast` run) for a number only metrics.json kept. The evaluation
-        # below gives the final one; the epochs before it keep their running train accuracy.
-        test=(x_test, y_test) if test_each_epoch else None,
-        test_last_epoch=False,
+        test_each_epoch=test_each_epoch,
         on_progress=on_progress,
         **callbacks,
-    )
-    ev = evaluate(model, x_test, y_test)
-    if res.history:
-        res.history[-1].test_accuracy = ev.accuracy
-    # The train accuracy reported is the one training measured: the running accuracy over the last
-    # epoch's batches (train mode). A second pass over up to 60,000 images to re-measure it cost
-    # about 38 s of a 245 s `vis3d` run (issue 14). Only a run stopped before its first step has
-    # no such number, and is evaluated instead.
-    if res.history:
-        train_accuracy = res.history[-1].accuracy
-    else:
-        n_train = len(x) if train_config.max_samples is None else train_config.max_samples
-        train_accuracy = evaluate(model, x[:n_train], y[:n_train]).accuracy
-    return ExperimentResult(
-        model=model,
-        train=res,
-        features=ev.features,
-        labels=y_test.numpy(),
-        predictions=ev.predictions,
-        train_accuracy=train_accuracy,
-        test_accuracy=ev.accuracy,
-        config=vis3d_config_dict(model_config, train_config, data_dir),
-        probe_indices=probe_idx,
     )
 
 
 def _model_config(name: str, model: dict, options: dict) -> Vis3DConfig:
     return Vis3DConfig(head=name, **model)
-
-
-def _run_options(values: dict, *, data_dir=BUNDLED_MNIST, **_) -> dict:
-    return {"data_dir": str(data_dir)}
-
-
-def _cache_config(spec) -> dict:
-    return vis3d_config_dict(spec.model, spec.train, spec.data_dir)
-
-
-def _run(spec, *, device="cpu", **callbacks) -> ExperimentResult:
-    return run_vis3d(spec.model, spec.train, data_dir=spec.data_dir, device=device, **callbacks)
 
 
 EXPERIMENT = Experiment(
@@ -280,7 +243,7 @@ EXPERIMENT = Experiment(
     build_model=lambda model: CNNVis3D(Vis3DConfig(**model)),
     default_preset="quick",
     model_config=_model_config,
-    run_options=_run_options,
-    cache_config=_cache_config,
-    run=_run,
+    options=("data_dir",),
+    cache_config=vis3d_config_dict,
+    run=run_vis3d,
 )

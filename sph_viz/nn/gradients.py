@@ -9,8 +9,10 @@ plots the per-layer mean |grad| of VGG-11 and spherized VGG-11 on CIFAR-100.
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -97,3 +99,67 @@ class GradientRecorder:
             "alpha": table(self.alpha),
             "alpha_grad": table(self.alpha_grad),
         }
+
+
+PREFIX = "gradient_"  # extras keys of a gradient record
+
+
+@dataclass(frozen=True)
+class GradientRecord:
+    """Per-layer mean |grad W| every `every` steps, and each spherization layer's alpha."""
+
+    steps: np.ndarray  # (T,) optimizer steps at which the gradients were read
+    values: np.ndarray  # (T, L) mean |grad W| per layer, columns as layer_names
+    layer_names: tuple[str, ...]
+    alpha: np.ndarray  # (T, S) alpha of each spherization layer, columns as sphere_names
+    alpha_grad: np.ndarray  # (T, S) its gradient (NaN while frozen)
+    sphere_names: tuple[str, ...]
+    every: int
+
+    @classmethod
+    def from_recorder(cls, recorder: GradientRecorder) -> GradientRecord:
+        a = recorder.as_arrays()
+        return cls(
+            a["steps"],
+            a["values"],
+            tuple(recorder.layer_names),
+            a["alpha"],
+            a["alpha_grad"],
+            tuple(recorder.sphere_names),
+            recorder.every,
+        )
+
+    def to_extras(self) -> dict[str, np.ndarray]:
+        """Arrays only (what the result cache stores); the inverse is `from_extras`."""
+        names = {"layers": list(self.layer_names), "spheres": list(self.sphere_names), "every": self.every}
+        return {
+            f"{PREFIX}steps": self.steps,
+            f"{PREFIX}values": self.values,
+            f"{PREFIX}alpha": self.alpha,
+            f"{PREFIX}alpha_grad": self.alpha_grad,
+            f"{PREFIX}names": np.frombuffer(json.dumps(names).encode(), dtype=np.uint8).copy(),
+        }
+
+    @classmethod
+    def from_extras(cls, extras: Mapping[str, np.ndarray]) -> GradientRecord | None:
+        """The record a result carries; None when it was trained without one."""
+        if f"{PREFIX}names" not in extras:
+            return None
+        names = json.loads(np.asarray(extras[f"{PREFIX}names"], dtype=np.uint8).tobytes().decode())
+        return cls(
+            np.asarray(extras[f"{PREFIX}steps"]),
+            np.asarray(extras[f"{PREFIX}values"]),
+            tuple(names["layers"]),
+            np.asarray(extras[f"{PREFIX}alpha"]),
+            np.asarray(extras[f"{PREFIX}alpha_grad"]),
+            tuple(names["spheres"]),
+            int(names["every"]),
+        )
+
+    def medians(self) -> dict[str, float]:
+        """Each layer's median mean |grad| over training (NaN entries skipped)."""
+        with np.errstate(all="ignore"):
+            return {
+                name: float(np.nanmedian(col)) if np.isfinite(col).any() else float("nan")
+                for name, col in zip(self.layer_names, self.values.T, strict=True)
+            }

@@ -12,8 +12,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
-from sph_viz.experiments.gradient_flow import GradientRecord
 from sph_viz.experiments.result import ExperimentResult
+from sph_viz.nn.gradients import GradientRecord
 from sph_viz.results.store import ResultStore
 
 AGREES, DIFFERS, NOT_RUN = "agrees", "differs", "not run yet"

@@ -18,12 +18,7 @@ from models.retention import PAPER_TABLE1, VARIANTS
 from models.toy import TOY_MODELS
 from sph_viz.data.datasets import resolve_dataset
 from sph_viz.data.idx import BUNDLED_MNIST
-from sph_viz.experiments.gradient_flow import (
-    GradientRecord,
-    gradient_ratios,
-    run_vis3d_gradient_flow,
-    vis3d_gradient_config,
-)
+from sph_viz.experiments.gradient_flow import gradient_ratios, run_vis3d_gradient_flow, vis3d_gradient_config
 from sph_viz.experiments.registry import PRESETS
 from sph_viz.experiments.result import ExperimentResult
 from sph_viz.experiments.retention import (
@@ -38,6 +33,7 @@ from sph_viz.experiments.specs import make_run_specs
 from sph_viz.experiments.toy import TOY_FIELDS
 from sph_viz.experiments.vis3d import VIS3D_FIELDS
 from sph_viz.fields import parse_values
+from sph_viz.nn.gradients import GradientRecord
 from sph_viz.reports.claims import AGREES, DIFFERS, NOT_RUN, Claim, ClaimStatus, Judgement, Recipe, Run
 from sph_viz.reports.format import mean_std, pm
 from sph_viz.reports.table3 import cached_table3_rows
