@@ -1,31 +1,58 @@
-"""Shared fixtures: small IDX folders cut from the bundled MNIST."""
+"""Shared fixtures: small IDX folders cut from the bundled MNIST, awkward folders, a fresh app.
+
+The tiers live in folders (unit/, app/, integration/, e2e/); each folder's conftest marks what
+it collects (`tiers.mark_folder`). The helpers in this folder (app_helpers, idx_folders, servers, ...)
+import from any tier.
+"""
 
 from pathlib import Path
 
 import numpy as np
 import pytest
 import streamlit as st
+from idx_folders import write_idx_folder
+from prepared import TINY_TEST, TINY_TRAIN, VIS3D_QUERY, vis3d_specs
 
-from sph_viz.data.idx import SPLITS, load_image_folder, write_idx
+from sph_viz.data.idx import write_idx
+from sph_viz.experiments.result import ExperimentResult
 from sph_viz.results import scheduler
-
-
-def write_idx_folder(folder: Path, n_train: int, n_test: int, gz: bool = True) -> Path:
-    """The first n images of each bundled MNIST split, as an IDX folder."""
-    folder.mkdir(parents=True, exist_ok=True)
-    mnist = load_image_folder()
-    suffix = ".gz" if gz else ""
-    for split, n in (("train", n_train), ("test", n_test)):
-        images, labels = SPLITS[split]
-        write_idx(folder / (images + suffix), mnist[split].images[:n].numpy())
-        write_idx(folder / (labels + suffix), mnist[split].labels[:n].numpy().astype(np.uint8))
-    return folder
 
 
 @pytest.fixture
 def small_mnist(tmp_path) -> Path:
     """600 training and 200 test images of MNIST, gzip-compressed."""
     return write_idx_folder(tmp_path / "small", 600, 200)
+
+
+@pytest.fixture(scope="session")
+def tiny_folder(tmp_path_factory) -> Path:
+    """The first 600 training and 200 test images of MNIST, shared by the session (read only)."""
+    return write_idx_folder(tmp_path_factory.mktemp("tiny") / "idx", TINY_TRAIN, TINY_TEST)
+
+
+@pytest.fixture(scope="session")
+def vis3d_results(tiny_folder) -> dict[str, ExperimentResult]:
+    """Both heads of `VIS3D_QUERY` trained once on the tiny folder: what the CNN-Vis3D page trains
+    for that query and that folder, under its own configuration."""
+    return {head: spec.run() for head, spec in vis3d_specs(VIS3D_QUERY, tiny_folder).items()}
+
+
+@pytest.fixture
+def wrong_size_folder(tmp_path) -> Path:
+    """An IDX folder of 20x20 images: readable, but not what CNN-Vis3D takes."""
+    rng = np.random.default_rng(0)
+    for stem, n in (("train", 20), ("t10k", 10)):
+        write_idx(tmp_path / f"{stem}-images-idx3-ubyte", rng.integers(0, 256, (n, 20, 20)))
+        write_idx(tmp_path / f"{stem}-labels-idx1-ubyte", rng.integers(0, 10, n))
+    return tmp_path
+
+
+@pytest.fixture
+def symlink_loop(tmp_path) -> Path:
+    """A symbolic link that points at itself."""
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    return loop
 
 
 @pytest.fixture
