@@ -20,7 +20,7 @@ from streamlit.runtime.pages_manager import PagesManager
 # old "pages/ folder" mode: app.py never runs, and the sidebar lists every file of pages/ (app
 # included) by file name. Every page imports this package, so the first such run lands here:
 # leave that mode and rerun, and app.py's st.navigation takes over with the intended page.
-# (PagesManager is Streamlit's internal; tests/test_browser.py checks this on a fresh server.)
+# (PagesManager is Streamlit's internal; tests/e2e/test_browser.py checks this on a fresh server.)
 if PagesManager.uses_pages_directory:
     PagesManager.uses_pages_directory = False
     st.rerun()

@@ -1,7 +1,7 @@
 """The spherization layer's forward map in NumPy (float64), for figures that need no torch.
 
 The same equations, in the same log-space order, as `sph_viz.nn.layers` (the layer the nets
-train with); `tests/test_startup.py` checks both agree to 1e-12 for n = 1 ... 64, saturated
+train with); `tests/integration/test_startup.py` checks both agree to 1e-12 for n = 1 ... 64, saturated
 inputs included, so this is the layer's twin, not a second definition. The Home page and
 the Layer explorer draw from it, which keeps torch (about 1-2 s to import on a 2-core CPU)
 off pages that only show the closed form.
