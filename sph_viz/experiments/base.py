@@ -29,6 +29,8 @@ class Preset:
 
 
 SEED = Field("seed", int, 0, 0, 2**31 - 1, help="random seed of weights and batch order", target="train")
+# Train on the first N images; 0 keeps the preset's. Tables add a group or help with `replace`.
+MAX_SAMPLES = Field("max_samples", int, 0, 1, 60000, label="training images", target="train", keep_zero=True)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from models.names import HEADS, OPERATORS_T3
 from sph_viz.experiments import table3, vis3d
-from sph_viz.experiments.base import SEED
+from sph_viz.experiments.base import MAX_SAMPLES, SEED
 from sph_viz.experiments.table3 import TAUS
 from sph_viz.fields import Field
 
@@ -63,16 +63,6 @@ OVERLAP_FIELDS = (
         group=VIS3D_GROUP,
     ),
     Field("epochs", int, 0, 1, 200, target="train", keep_zero=True, group=OVERRIDES_GROUP),
-    Field(
-        "max_samples",
-        int,
-        0,
-        1,
-        60000,
-        label="training images",
-        target="train",
-        keep_zero=True,
-        group=OVERRIDES_GROUP,
-    ),
+    replace(MAX_SAMPLES, group=OVERRIDES_GROUP),
     replace(SEED, group=VIS3D_GROUP),
 )

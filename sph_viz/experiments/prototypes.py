@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from functools import partial
 from typing import Any
 
@@ -21,7 +21,7 @@ from models.prototype_net import PrototypeNet, PrototypeNetConfig
 from models.vis3d import Vis3DConfig
 from sph_viz.data.datasets import resolve_dataset
 from sph_viz.experiments import vis3d
-from sph_viz.experiments.base import Experiment, train_config
+from sph_viz.experiments.base import MAX_SAMPLES, Experiment, train_config
 from sph_viz.experiments.result import ExperimentResult
 from sph_viz.experiments.rotated_mnist import ROTATED_PRESETS, rotated_config_dict, run_rotated_mnist
 from sph_viz.experiments.skeleton import train_with_curves
@@ -127,17 +127,7 @@ PROTOTYPE_FIELDS = (
         keep_zero=True,
         help="override the preset's epochs (0 keeps it)",
     ),
-    Field(
-        "max_samples",
-        int,
-        0,
-        1,
-        60000,
-        label="training images",
-        target="train",
-        keep_zero=True,
-        help="training images (0 keeps the preset's)",
-    ),
+    replace(MAX_SAMPLES, help="training images (0 keeps the preset's)"),
 )
 
 

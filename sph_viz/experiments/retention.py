@@ -22,7 +22,7 @@ from models.retention import make_retention_model as _make
 from models.vis3d import Vis3DConfig
 from sph_viz.data.datasets import DatasetSpec, load_dataset, resolve_dataset
 from sph_viz.data.idx import BUNDLED_MNIST
-from sph_viz.experiments.base import SEED, Experiment, Preset, train_config
+from sph_viz.experiments.base import MAX_SAMPLES, SEED, Experiment, Preset, train_config
 from sph_viz.experiments.gradient_flow import run_vis3d_gradient_flow
 from sph_viz.experiments.result import ExperimentResult, probe_indices
 from sph_viz.experiments.skeleton import Data, fit
@@ -108,7 +108,7 @@ RETENTION_FIELDS = (
     Field("epochs", int, 0, 1, 1000, target="train", keep_zero=True, help="0 keeps the preset's"),
     Field("lr", float, 0.0, 1e-5, 10.0, label="learning rate", target="train", keep_zero=True, step=1e-3),
     Field("batch_size", int, 0, 1, 4096, label="batch size", target="train", keep_zero=True),
-    Field("max_samples", int, 0, 1, 60000, label="training images", target="train", keep_zero=True),
+    MAX_SAMPLES,
     Field("record_gradients", int, 0, 0, 100000, help="record the gradient flow every k steps (0: off)"),
     SEED,
 )

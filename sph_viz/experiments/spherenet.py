@@ -18,7 +18,7 @@ import torch
 
 from models.spherenet import SphereCNN, SphereNetConfig, learnt_k
 from sph_viz.data.datasets import DatasetSpec, resolve_dataset
-from sph_viz.experiments.base import Experiment, Preset, train_config
+from sph_viz.experiments.base import MAX_SAMPLES, Experiment, Preset, train_config
 from sph_viz.experiments.result import ExperimentResult
 from sph_viz.experiments.skeleton import train_with_curves
 from sph_viz.fields import KEEP, Field
@@ -57,7 +57,7 @@ SPHERENET_FIELDS = (
     Field("lr", float, 0.0, 1e-5, 1.0, label="learning rate", target="train", keep_zero=True, step=1e-3),
     Field("optimizer", str, KEEP, choices=(KEEP, *OPTIMIZERS), target="train"),
     Field("batch_size", int, 0, 1, 1024, label="batch size", target="train", keep_zero=True),
-    Field("max_samples", int, 0, 1, 60000, label="training images", target="train", keep_zero=True),
+    MAX_SAMPLES,
     Field("seed", int, 0, 0, 2**31 - 1, help="first seed of weights and batch order", target="train"),
 )
 

@@ -14,7 +14,7 @@ import torch
 
 from models.table3 import OPERATORS_T3, Table3Config, make_table3_model
 from sph_viz.data.datasets import DatasetSpec, load_dataset, normalize, resolve_dataset
-from sph_viz.experiments.base import SEED, Experiment, Preset
+from sph_viz.experiments.base import MAX_SAMPLES, SEED, Experiment, Preset
 from sph_viz.experiments.result import ExperimentResult, plain_config, probe_indices
 from sph_viz.experiments.skeleton import Data, fit
 from sph_viz.fields import Field
@@ -70,7 +70,7 @@ TABLE3_FIELDS = (
     ),
     Field("epochs", int, 0, 1, 500, target="train", keep_zero=True),
     Field("lr", float, 0.0, 1e-5, 10.0, label="learning rate", target="train", keep_zero=True, step=1e-3),
-    Field("max_samples", int, 0, 1, 60000, label="training images", target="train", keep_zero=True),
+    MAX_SAMPLES,
     Field("tau", float, 1e-6, 1e-12, 0.5, label="τ: overlap when cosine ≥ 1 − τ", choices=TAUS, log=True),
     SEED,
 )

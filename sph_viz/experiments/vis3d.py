@@ -15,7 +15,7 @@ import torch
 from models.names import HEADS
 from models.vis3d import CNNVis3D, Vis3DConfig
 from sph_viz.data.idx import BUNDLED_MNIST, DataError, data_folder, load_image_folder, normalize_images
-from sph_viz.experiments.base import SEED, Experiment, Preset
+from sph_viz.experiments.base import MAX_SAMPLES, SEED, Experiment, Preset
 from sph_viz.experiments.result import PROBE_SIZE, ExperimentResult, plain_config, probe_indices
 from sph_viz.experiments.skeleton import Data, fit
 from sph_viz.fields import KEEP, Field
@@ -86,17 +86,7 @@ VIS3D_FIELDS = (
     Field(
         "weight_decay", float, 0.0, 0.0, 0.1, label="weight decay", target="train", step=1e-4, group=OVERRIDE
     ),
-    Field(
-        "max_samples",
-        int,
-        0,
-        1,
-        60000,
-        label="training images",
-        target="train",
-        keep_zero=True,
-        group=OVERRIDE,
-    ),
+    replace(MAX_SAMPLES, group=OVERRIDE),
     Field(
         "precision",
         str,
