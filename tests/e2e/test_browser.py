@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 from prepared import VIS3D_QUERY, filed_under, vis3d_specs
 from scipy.spatial import cKDTree
@@ -678,13 +679,20 @@ def test_vis3d_shared_link_restores_heads_side_by_side_with_one_camera(deep_link
     expect(page.get_by_role("radio", name="heads side by side")).to_be_checked()
     left, top, width, height = scene_box(page, 1)
     start = (left + 0.4 * width, top + 0.5 * height)
-    drag(page, start, (start[0] - 90, start[1] + 20))
-    page.wait_for_function(  # the other view follows in the browser, with no server round trip
-        f"""() => {{ const [a, b] = ({SCENES})().map(gd => gd._fullLayout.scene._scene.getCamera());
-                    return ['eye', 'center', 'up'].every(p => ['x', 'y', 'z'].every(
-                        k => Math.abs(a[p][k] - b[p][k]) <= 1e-9)); }}""",
-        timeout=30_000,
-    )
+    # the other view follows in the browser, with no server round trip: wait until the dragged
+    # camera has left the link's eye and both views agree (a drag that lands while the scene is
+    # still settling is lost; CI saw one once, so the drag is repeated, at most three times)
+    moved_and_equal = f"""() => {{ const [a, b] = ({SCENES})().map(gd => gd._fullLayout.scene._scene.getCamera());
+        return Math.abs(a.eye.x - ({eye["x"]})) > 1e-6 && ['eye', 'center', 'up'].every(p =>
+            ['x', 'y', 'z'].every(k => Math.abs(a[p][k] - b[p][k]) <= 1e-9)); }}"""
+    for attempt in range(3):
+        drag(page, start, (start[0] - 90, start[1] + 20))
+        try:
+            page.wait_for_function(moved_and_equal, timeout=10_000)
+            break
+        except PlaywrightTimeoutError:
+            if attempt == 2:
+                raise
     first, second = cameras(page)
     assert same_camera(first, second, tol=1e-9) and not same_camera(first, views[0])
     page.evaluate(f"() => ({SCENES})().forEach(gd => {{ gd.__before_report = true; }})")
