@@ -637,8 +637,21 @@ def test_vis3d_drag_turns_the_camera_and_reruns_keep_it(deep_link, server, tmp_p
     left, top, width, height = scene_box(page)
     (before,) = cameras(page)
     start = (left + 0.4 * width, top + 0.5 * height)
-    drag(page, start, (start[0] + 100, start[1] + 25))
-    page.wait_for_function("() => location.search.includes('eye_x=')", timeout=30_000)  # reported
+    # reported: the link always carries a camera (the default one before any drag), so wait until
+    # the scene's eye has moved and the link's eye is that one (CI once read the camera before the
+    # report came); a drag that lands while the scene is still settling is repeated, as below
+    reported = f"""() => {{ const q = new URLSearchParams(location.search);
+        const c = ({SCENES})()[0]._fullLayout.scene._scene.getCamera();
+        return Math.abs(c.eye.x - ({before["eye"]["x"]})) > 1e-6 && ['x', 'y', 'z'].every(k =>
+            q.has('eye_' + k) && Math.abs(parseFloat(q.get('eye_' + k)) - c.eye[k]) <= 1e-4); }}"""
+    for attempt in range(3):
+        drag(page, start, (start[0] + 100, start[1] + 25))
+        try:
+            page.wait_for_function(reported, timeout=10_000)
+            break
+        except PlaywrightTimeoutError:
+            if attempt == 2:
+                raise
     (turned,) = cameras(page)
     assert max(abs(turned["eye"][k] - before["eye"][k]) for k in "xyz") > 0.05  # it rotated
     assert turned["center"] == before["center"]  # about the same point
