@@ -5,7 +5,13 @@ it collects (`tiers.mark_folder`). The helpers in this folder (app_helpers, idx_
 import from any tier.
 """
 
+import os
 from pathlib import Path
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # one worker per core (pyproject's `-n auto`): each computes on one thread, set before torch
+    # loads, and so do the servers and interpreters it starts; n workers of n threads each only spin
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np
 import pytest

@@ -116,6 +116,7 @@ def test_divergence_exits_3_with_advice(small_mnist, capsys):
     assert "training diverged" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # `python -m sph_viz` in a fresh interpreter
 def test_module_entry_point():
     proc = subprocess.run(
         [sys.executable, "-m", "sph_viz", "toy", "--model", "spherized", "--epochs", "1"],

@@ -54,6 +54,7 @@ def load_in_child(path: Path) -> tuple[str, int]:
     return message, int(peak)
 
 
+@pytest.mark.slow  # a fresh interpreter under a memory limit
 def test_model_zip_bomb_is_refused_from_its_directory(model_bomb):
     inflated = sum(i.file_size for i in zipfile.ZipFile(model_bomb).infolist())
     assert model_bomb.stat().st_size < 4 * 2**20 and inflated > BOMB_GIB * GIB  # a real bomb
@@ -80,6 +81,7 @@ def with_a_second_directory(data: bytes) -> bytes:
     return data[: offset + size] + fake + bytes(record)
 
 
+@pytest.mark.slow  # a fresh interpreter under a memory limit
 def test_a_second_directory_cannot_hide_the_bomb(model_bomb, tmp_path):
     crafted = tmp_path / "two-directories.pt"
     crafted.write_bytes(with_a_second_directory(model_bomb.read_bytes()))
@@ -118,6 +120,7 @@ def test_legacy_and_crowded_archives_are_refused():
         load_checkpoint(out.getvalue(), spherized())
 
 
+@pytest.mark.slow  # the command line in a fresh interpreter
 def test_a_looping_data_folder_on_the_command_line(symlink_loop):
     out = subprocess.run(
         [sys.executable, "-m", "sph_viz", "vis3d", "--data", str(symlink_loop), "--epochs", "1"],

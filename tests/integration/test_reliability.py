@@ -129,6 +129,7 @@ out.atomic_write_bytes(target, b"NEW" * 1_000_000)
 """
 
 
+@pytest.mark.slow  # a fresh interpreter killed mid-write, per stage
 @pytest.mark.parametrize("stage", ["mid-write", "before-rename"])
 def test_a_killed_writer_never_leaves_half_a_file(tmp_path, stage):
     target = tmp_path / "entry.sphviz"

@@ -142,6 +142,7 @@ def test_shutdown_cancels_the_running_and_the_queued_and_refuses_new_work():
         sched.submit("c", {"z": ("k3", toy(2))})
 
 
+@pytest.mark.slow  # a fresh interpreter that exits mid-training
 def test_an_interpreter_that_exits_with_a_training_alive_exits_cleanly(tmp_path):
     code = """
 import sys

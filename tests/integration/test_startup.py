@@ -11,6 +11,7 @@ from app_helpers import ROOT
 HEAVY = ("torch", "scipy", "sklearn")
 
 
+@pytest.mark.slow  # a fresh interpreter per page, watching what it imports
 @pytest.mark.parametrize(("page", "charts"), [(None, 3), ("pages/layer.py", 2)])
 def test_pages_that_need_no_torch_draw_without_torch_scipy_or_sklearn(tmp_path, page, charts):
     """Home, and the Layer explorer opened from it, through app.py in a fresh interpreter
@@ -32,6 +33,7 @@ def test_pages_that_need_no_torch_draw_without_torch_scipy_or_sklearn(tmp_path, 
     assert out.stdout.strip() == ""  # none of them
 
 
+@pytest.mark.slow  # a fresh interpreter imports torch and runs the warm-up
 def test_the_warm_up_loads_what_training_needs_and_touches_no_random_state(tmp_path):
     """In a fresh interpreter: after one warm-up the training modules and torch._dynamo (which
     a process's first optimizer imports) are loaded, and torch's global generator is where it

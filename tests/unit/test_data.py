@@ -230,6 +230,7 @@ def _gzip_bomb(path: Path, head: bytes, n_zeros: int) -> Path:
     return path
 
 
+@pytest.mark.slow  # loads in a fresh interpreter to measure its peak memory
 def test_gzip_bomb_fails_fast_in_little_memory(tmp_path):
     """10 images promised, 2 GiB of zeros behind them in a ~2 MB file: refused after 7,857 bytes."""
     head = _idx(2051, (10, 28, 28))
@@ -246,6 +247,7 @@ def test_gzip_bomb_fails_fast_in_little_memory(tmp_path):
     assert after < 1 << 30, f"peak RSS {after / 2**20:.0f} MiB (before loading: {before / 2**20:.0f} MiB)"
 
 
+@pytest.mark.slow  # loads in a fresh interpreter to measure its peak memory
 @pytest.mark.parametrize("gz", [False, True])
 def test_header_promising_too_much_is_refused_before_reading_on(tmp_path, gz):
     """2.5 million images promised, 100 bytes given: refused at the header, whatever follows."""
@@ -374,6 +376,7 @@ def test_data_files_that_are_not_regular_files(tmp_path):
         load_idx_split(tmp_path, "train")
 
 
+@pytest.mark.slow  # loads in a fresh interpreter without root
 def test_permission_errors_are_data_errors(tmp_path):
     locked, unreadable = tmp_path / "locked", tmp_path / "unreadable"
     for folder in (locked, unreadable):

@@ -146,13 +146,13 @@ print(json.dumps({"n_overlap": stats.n_overlap, "groups": len(stats.groups),
 """
 
 
+@pytest.mark.slow  # a fresh interpreter per case, to measure its peak memory (2-9 s each)
 @pytest.mark.parametrize(
     ("n", "d", "noise"),
     [
         (20000, 64, 0.0),  # identical rows
         (20000, 3, 0.0),
-        # near-identical rows: every block holds candidates to recheck (~9 s in a fresh interpreter)
-        pytest.param(20000, 16, 1e-6, marks=pytest.mark.slow),
+        (20000, 16, 1e-6),  # near-identical rows: every block holds candidates to recheck
     ],
 )
 def test_every_pair_overlapping_stays_under_one_gib(n, d, noise):
