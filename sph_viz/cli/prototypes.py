@@ -24,7 +24,7 @@ from sph_viz.figures.prototypes import (
     snapshot_steps,
 )
 from sph_viz.figures.reports import vis3d_figures
-from sph_viz.nn.prototypes import optimize_prototypes
+from sph_viz.nn.prototypes import collapsed, min_angle_deg, optimize_prototypes, spread_prototypes
 from sph_viz.results.outputs import atomic_write_bytes, write_figures, write_run
 from sph_viz.training.aids import without_training_aids
 from sph_viz.training.config import TrainConfig
@@ -84,6 +84,12 @@ def _optimize(args: argparse.Namespace) -> int:
         angles.append(res.min_angle_deg)
         gap = f", {known - res.min_angle_deg:.2f}° below the best known" if known is not None else ""
         print(f"seed {seed}: min angle {res.min_angle_deg:.2f}°{gap}, Eq. 5 loss {res.losses[-1]:.4f}")
+        if d > 2 and collapsed(res.prototypes):
+            spread = min_angle_deg(spread_prototypes(res.prototypes, seed=seed))
+            print(
+                f"  Eq. 5 collapsed a pair (two classes would share one prototype); "
+                f"make_prototypes trains with them spread apart: min angle {spread:.2f}°"
+            )
         if args.out:
             folder = args.out / f"optimize_K{k}_D{d}_seed{seed}"
             record = {

@@ -36,7 +36,12 @@ from sph_viz.figures.prototypes import (
     make_rotation_figure,
     snapshot_steps,
 )
-from sph_viz.nn.prototypes import min_angle_deg, optimize_prototypes, rotated_mnist_prototypes
+from sph_viz.nn.prototypes import (
+    make_prototypes,
+    min_angle_deg,
+    optimize_prototypes,
+    rotated_mnist_prototypes,
+)
 from sph_viz.training.cancel import Cancelled, cancellable
 from sph_viz.training.config import TrainConfig
 from sph_viz.training.loop import train_model
@@ -263,6 +268,19 @@ def test_cli_optimize_prints_the_angle_against_the_optimum(tmp_path, capsys):
     record = json.loads((folder / "prototypes.json").read_text())
     assert record["min_angle_deg"] == pytest.approx(expected)
     assert (folder / "animation.html").is_file()
+    assert "collapsed" not in out  # K = 10 keeps Eq. 5's prototypes
+
+
+def test_cli_optimize_says_when_eq5_collapses_and_what_trains_instead(capsys):
+    args = parse(["prototypes", "--task", "optimize", "--classes", "100", "--dims", "3", "--seeds", "0"])
+    assert args.run(args, "cpu") == 0
+    out = capsys.readouterr().out
+    spread = min_angle_deg(make_prototypes(100, 3, seed=0))
+    assert "seed 0: min angle 0.00°" in out  # Eq. 5's own result
+    assert (
+        f"Eq. 5 collapsed a pair (two classes would share one prototype); make_prototypes trains with them spread apart: min angle {spread:.2f}°"
+        in out
+    )
 
 
 @pytest.mark.slow  # HPN, the spherized head and rotated MNIST, each evaluated on the full test digits

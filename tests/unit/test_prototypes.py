@@ -8,6 +8,7 @@ import torch
 
 from sph_viz.nn.prototypes import (
     _separation_grad,
+    collapsed,
     make_prototypes,
     min_angle_deg,
     optimize_prototypes,
@@ -21,6 +22,7 @@ from sph_viz.nn.prototypes import (
     regression_value,
     rotated_mnist_prototypes,
     separation_loss,
+    spread_prototypes,
 )
 
 TAMMES_10 = 66.1468  # best known minimum angle (degrees) of 10 points on S²
@@ -64,6 +66,50 @@ def test_ten_on_s2_reaches_tammes():
     assert result.min_angle_deg == pytest.approx(min_angle_deg(result.prototypes))
     # every one of ten seeds lands within 1° (measured: 66.14° for 8, 65.92° for 2)
     assert all(abs(optimize_prototypes(10, 3, seed=s).min_angle_deg - TAMMES_10) < 1.0 for s in range(10))
+
+
+def fejes_toth_bound_deg(k: int) -> float:
+    """Fejes Tóth's upper bound on the smallest angle of any k points on S² (degrees):
+    cos d >= (cot² w - 1) / 2 with w = k / (k - 2) * pi / 6; exact for k = 3, 4, 6, 12."""
+    w = k / (k - 2) * math.pi / 6
+    return math.degrees(math.acos((1 / math.tan(w) ** 2 - 1) / 2))
+
+
+def test_fejes_toth_bound_is_the_icosahedron_at_twelve():
+    assert fejes_toth_bound_deg(12) == pytest.approx(math.degrees(math.acos(1 / math.sqrt(5))))
+    assert fejes_toth_bound_deg(10) > TAMMES_10
+
+
+def test_hundred_on_s2_never_gives_two_classes_one_prototype():
+    """Eq. 5 collapses K = 100 on S² (a pair at 0° for seeds 0 and 1); make_prototypes spreads it:
+    measured 20.2-20.5°, 0.92-0.94 of Fejes Tóth's bound (21.85°) for any 100 points."""
+    bound = fejes_toth_bound_deg(100)
+    assert bound == pytest.approx(21.85, abs=0.01)
+    for seed in (0, 1):
+        eq5 = optimize_prototypes(100, 3, seed=seed).prototypes
+        assert min_angle_deg(eq5) < 1.0 and collapsed(eq5)  # what Eq. 5 alone gives
+        p = make_prototypes(100, 3, seed=seed)
+        np.testing.assert_allclose(np.linalg.norm(p, axis=1), 1.0)
+        ratio = min_angle_deg(p) / bound
+        assert min_angle_deg(p) >= 19.0 and 0.88 <= ratio <= 1.0, ratio
+
+
+def test_ten_on_s2_keeps_eq5_exactly():
+    """No seed of K = 10 collapses, so what trains is Eq. 5's result itself, at Tammes' 66.15°."""
+    for seed in range(3):
+        eq5 = optimize_prototypes(10, 3, seed=seed).prototypes
+        assert not collapsed(eq5)
+        np.testing.assert_array_equal(make_prototypes(10, 3, seed=seed), eq5)
+    assert min_angle_deg(make_prototypes(10, 3)) == pytest.approx(TAMMES_10, abs=0.05)
+
+
+def test_spreading_parts_coincident_points():
+    p = np.concatenate([polygon_prototypes(4), [[1.0, 0.0]]])  # two points at (1, 0)
+    p = np.concatenate([p, np.zeros((5, 1))], axis=1)  # on the equator of S²
+    assert collapsed(p) and min_angle_deg(p) == 0.0
+    spread = spread_prototypes(p)
+    assert min_angle_deg(spread) > 60.0  # five points on S²: the best is 90°
+    assert not collapsed(spread)
 
 
 def test_constant_step_keeps_oscillating():
