@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from sph_viz.nn.sphereconv import OPERATORS, AngularOperator, SphereConv2d
+from sph_viz.nn.sphereconv import LEARNABLE, OPERATORS, AngularOperator, SphereConv2d
 
 CONVS = ("sphere", "plain")
 
@@ -28,7 +28,7 @@ CONVS = ("sphere", "plain")
 @dataclass(frozen=True)
 class SphereNetConfig:
     conv: str = "sphere"  # "sphere" (SphereConv2d everywhere) or "plain" (nn.Conv2d)
-    operator: str = "cosine"  # sphere: one of linear, cosine, sigmoid, learnable
+    operator: str = "cosine"  # sphere: one of linear, cosine, sigmoid, learnable, learnable-official
     channels: tuple[int, ...] = (32, 64, 128)  # one stage per entry
     in_channels: int = 1
     image_size: int = 28  # each stage halves it (floor); it must survive every stage
@@ -93,6 +93,6 @@ def learnt_k(model: nn.Module) -> np.ndarray:
 
     Empty for a model without a learnable operator. For the slides' histogram of k.
     """
-    ops = [m for m in model.modules() if isinstance(m, AngularOperator) and m.operator == "learnable"]
+    ops = [m for m in model.modules() if isinstance(m, AngularOperator) and m.operator in LEARNABLE]
     ks = [m.learnt_k().detach().cpu() for m in ops]
     return torch.cat(ks).double().numpy() if ks else np.zeros(0)

@@ -16,6 +16,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 
 from sph_viz.figures.style import FONT, HEIGHT, legible
+from sph_viz.nn.names import OFFICIAL_K_MIN, OFFICIAL_K_RAW, SLIDES_K_INIT
 
 X_AXES = ("steps", "seconds")
 Y_CURVES = ("loss", "accuracy", "probe_accuracy")
@@ -126,16 +127,17 @@ def make_curve_figure(
     return legible(fig)
 
 
-def make_k_histogram(ks: Mapping[str, np.ndarray], *, k_init: float = 0.5, title: str = "") -> go.Figure:
-    """Histogram of the learnt k of every kernel, one trace per run, with the initial k marked."""
+def make_k_histogram(
+    ks: Mapping[str, np.ndarray], *, k_init: float | Sequence[float] = 0.5, title: str = ""
+) -> go.Figure:
+    """Histogram of the learnt k of every kernel, one trace per run, with each initial k marked."""
     fig = go.Figure()
     for i, (name, values) in enumerate(ks.items()):
         fig.add_trace(
             go.Histogram(x=np.asarray(values), name=name, opacity=0.7, marker={"color": variant_color(i)})
         )
-    fig.add_vline(
-        x=k_init, line={"dash": "dash", "color": "black"}, annotation_text=f"initial k = {k_init:g}"
-    )
+    for k0 in sorted({k_init} if isinstance(k_init, float | int) else set(k_init)):
+        fig.add_vline(x=k0, line={"dash": "dash", "color": "black"}, annotation_text=f"initial k = {k0:g}")
     fig.update_layout(
         title=title or "learnt k per kernel (learnable SphereConv)",
         xaxis_title="k",
@@ -164,6 +166,10 @@ def make_spherenet_figures(
         for i, r in enumerate(runs)
         if len(r.get("learnt_k", ()))
     }
-    if ks:
-        figs["learnt_k"] = make_k_histogram(ks)
+    if ks:  # the official form starts every k at 0.75, ours at the slides' 0.5
+        learnt = [v for v, runs in curves.items() if any(len(r.get("learnt_k", ())) for r in runs)]
+        starts = [
+            OFFICIAL_K_RAW + OFFICIAL_K_MIN if v.endswith("official") else SLIDES_K_INIT for v in learnt
+        ]
+        figs["learnt_k"] = make_k_histogram(ks, k_init=starts)
     return figs

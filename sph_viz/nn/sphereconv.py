@@ -9,6 +9,10 @@ the slides.
 k stays positive through a softplus, k = softplus(raw) + K_MIN: a clamp would zero the gradient
 of k once it hit the bound and leave it stuck there; the softplus keeps a gradient everywhere.
 K_MIN keeps k off 0, where pi / (2k) would overflow.
+
+"learnable-official" is the official TF code's form (wy1iu/SphereNet `spherenet.py`, norm
+"lr_sigmoid"): k = |raw| + 0.05 with raw starting at 0.7, so every k starts at 0.75 (not the
+slides' 0.5), and |.| passes a gradient of sign(raw) (none at raw = 0 exactly).
 """
 
 from __future__ import annotations
@@ -20,10 +24,11 @@ from torch import nn
 from torch.nn import functional as F
 from torch.nn.modules.utils import _pair
 
+from sph_viz.nn.names import LEARNABLE, OFFICIAL_K_MIN, OFFICIAL_K_RAW
 from sph_viz.nn.projections import OPERATORS as FIXED_OPERATORS
 from sph_viz.nn.projections import angular_operator
 
-OPERATORS = (*FIXED_OPERATORS, "learnable")
+OPERATORS = (*FIXED_OPERATORS, *LEARNABLE)
 K_MIN = 1e-3
 _W_EPS = 1e-12  # only guards an all-zero kernel
 
@@ -66,18 +71,22 @@ class AngularOperator(nn.Module):
             # softplus^-1(k_init - K_MIN) = log(expm1(.)), so k starts exactly at k_init
             raw = math.log(math.expm1(k_init - K_MIN))
             self.raw_k = nn.Parameter(torch.full((n_channels,), raw))
+        elif operator == "learnable-official":  # starts at 0.75 whatever k_init says, as the official code
+            self.raw_k = nn.Parameter(torch.full((n_channels,), OFFICIAL_K_RAW))
 
     def extra_repr(self) -> str:
         return f"operator={self.operator}" + (f", k={self.k}" if self.operator == "sigmoid" else "")
 
     def learnt_k(self) -> torch.Tensor:
-        """(C,) the current k of every output channel (learnable operator only)."""
+        """(C,) the current k of every output channel (learnable operators only)."""
+        if self.operator == "learnable-official":
+            return self.raw_k.abs() + OFFICIAL_K_MIN
         return F.softplus(self.raw_k) + K_MIN
 
     def forward(self, cos: torch.Tensor) -> torch.Tensor:
         # rounding can push |cos| a hair past 1; g must stay in [-1, 1]
         cos = cos.clamp(-1.0, 1.0)
-        if self.operator != "learnable":
+        if self.operator not in LEARNABLE:
             return angular_operator(cos, self.operator, self.k)
         k = self.learnt_k()
         shape = [1] * cos.dim()

@@ -163,6 +163,21 @@ def test_figures_from_results(learnable):
     np.testing.assert_array_equal(acc.y, learnable.extras["probe_accuracy"])
 
 
+def test_k_histogram_marks_where_each_form_starts(learnable):
+    """Ours starts every k at the slides' 0.5, the official form at 0.75: one dashed line each."""
+    official = {**learnable.extras, "learnt_k": np.full(8, 0.75)}
+    plain = {k: v for k, v in learnable.extras.items() if k != "learnt_k"}  # no k to mark
+    curves = {
+        "plain": [plain],
+        "sphere-learnable": [learnable.extras],
+        "sphere-learnable-official": [official],
+    }
+    figs = make_spherenet_figures(curves, window=2)
+    assert sorted(shape.x0 for shape in figs["learnt_k"].layout.shapes) == [0.5, 0.75]
+    only_ours = make_spherenet_figures({"sphere-learnable": [learnable.extras]}, window=2)
+    assert [shape.x0 for shape in only_ours["learnt_k"].layout.shapes] == [0.5]
+
+
 def test_time_to_accuracy_and_plans():
     e = {"probe_accuracy": np.array([0.1, 0.8, 0.96, 0.97]), "probe_steps": np.array([0, 5, 10, 15])}
     e["probe_seconds"] = np.array([0.0, 1.0, 2.0, 3.0])

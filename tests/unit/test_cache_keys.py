@@ -5,6 +5,8 @@ cache's key material, with the repository's path written as <ROOT>), computed on
 package became subpackages (fbc6fc4). The runs are enumerated through today's API: the paper's
 claims, every vis3d / table3 / toy / SphereNet / prototypes / retention preset. A change of a
 default, a preset or a config's shape shows here; if it is meant, bump the cache format instead.
+Runs added since carry their own keys, pinned when added: SphereNet's `sphere-learnable-official`
+(the official code's learnable k, 2026-12-08), eight runs; no earlier key moved.
 """
 
 import hashlib

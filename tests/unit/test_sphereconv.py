@@ -7,7 +7,9 @@ import torch
 from torch.nn import functional as F
 
 from sph_viz.nn.projections import angular_operator
-from sph_viz.nn.sphereconv import OPERATORS, SphereConv2d, SphereConvLinear, sigmoid_operator
+from sph_viz.nn.sphereconv import LEARNABLE, OPERATORS, SphereConv2d, SphereConvLinear, sigmoid_operator
+
+K_START = {"learnable": 0.5, "learnable-official": 0.75}
 
 
 def direct_cosines(x, weight, stride, padding, groups):
@@ -29,8 +31,8 @@ def test_conv_equals_operator_of_direct_cosine(operator):
     out = conv(x)
     assert out.shape == (2, 6, 5, 4)
     cos = direct_cosines(x, conv.weight, stride=2, padding=1, groups=2)
-    k = 0.5 if operator == "learnable" else 0.3  # learnable starts at the slides' 0.5
-    expected = angular_operator(cos, "sigmoid" if operator == "learnable" else operator, k)
+    k = K_START.get(operator, 0.3)  # learnable starts at the slides' 0.5, the official form at 0.75
+    expected = angular_operator(cos, "sigmoid" if operator in LEARNABLE else operator, k)
     # eps = 1e-4 on the squared norm of patches of norm ~3 moves cos by ~1e-5 relative
     torch.testing.assert_close(out.flatten(2), expected, atol=2e-5, rtol=0)
 
@@ -87,6 +89,31 @@ def test_learnable_k_gets_gradients_and_stays_positive():
     assert torch.isfinite(conv(torch.randn(1, 3, 6, 6))).all()
 
 
+def test_official_learnable_k_is_the_tf_codes_form():
+    """wy1iu/SphereNet's "lr_sigmoid": k = |raw| + 0.05, raw from 0.7; its g written out as there."""
+    torch.manual_seed(5)
+    conv = SphereConv2d(3, 4, 3, operator="learnable-official").double()
+    torch.testing.assert_close(conv.g.learnt_k(), torch.full((4,), 0.75, dtype=torch.float64))
+    with torch.no_grad():
+        conv.g.raw_k.copy_(torch.tensor([0.7, -0.3, 1.2, -0.01], dtype=torch.float64))
+    k = conv.g.raw_k.detach().abs() + 0.05
+    x = torch.randn(2, 3, 5, 5, dtype=torch.float64)
+    theta = torch.acos(direct_cosines(x, conv.weight, stride=1, padding=0, groups=1))  # (B, out, L)
+    kk = k.view(1, -1, 1)
+    coeff = (1 + torch.exp(-math.pi / (2 * kk))) / (1 - torch.exp(-math.pi / (2 * kk)))
+    official = (
+        coeff
+        * (1 - torch.exp(theta / kk - math.pi / (2 * kk)))
+        / (1 + torch.exp(theta / kk - math.pi / (2 * kk)))
+    )
+    torch.testing.assert_close(conv(x).flatten(2), official, atol=2e-5, rtol=0)
+    conv(x).sum().backward()  # |raw| passes sign(raw) times dg/dk: a negative raw learns too
+    assert (conv.g.raw_k.grad != 0).all()
+    assert torch.autograd.gradcheck(
+        lambda raw: (raw.abs() + 0.05).sum(), conv.g.raw_k.detach().clone().requires_grad_()
+    )
+
+
 def test_sigmoid_operator_matches_slides_formula():
     theta = torch.linspace(0, math.pi, 7, dtype=torch.float64)
     k = 0.5
@@ -107,7 +134,7 @@ def test_gradcheck_conv(operator):
     x = torch.randn(1, 2, 3, 3, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(conv, (x,))
     params = {"weight": conv.weight.detach().clone().requires_grad_(True)}
-    if operator == "learnable":
+    if operator in LEARNABLE:
         params["g.raw_k"] = conv.g.raw_k.detach().clone().requires_grad_(True)
 
     def f(*values):
@@ -122,8 +149,8 @@ def test_linear_equals_operator_of_cosine(operator):
     layer = SphereConvLinear(5, 3, operator).double()
     x = torch.randn(4, 5, dtype=torch.float64)
     cos = F.normalize(x, dim=1) @ F.normalize(layer.weight, dim=1).T
-    k = 0.5 if operator == "learnable" else 0.3
-    expected = angular_operator(cos, "sigmoid" if operator == "learnable" else operator, k)
+    k = K_START.get(operator, 0.3)
+    expected = angular_operator(cos, "sigmoid" if operator in LEARNABLE else operator, k)
     torch.testing.assert_close(layer(x), expected, atol=2e-5, rtol=0)
     x = x.requires_grad_(True)
     assert torch.autograd.gradcheck(layer, (x,))
@@ -134,7 +161,8 @@ def test_linear_equals_operator_of_cosine(operator):
 
 def test_errors():
     with pytest.raises(
-        ValueError, match=r"operator must be one of linear, cosine, sigmoid, learnable. Got 'tanh' instead."
+        ValueError,
+        match=r"operator must be one of linear, cosine, sigmoid, learnable, learnable-official. Got 'tanh' instead.",
     ):
         SphereConv2d(2, 2, 3, operator="tanh")
     with pytest.raises(ValueError, match=r"k must be > 0. Got -1.0 instead."):

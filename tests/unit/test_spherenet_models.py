@@ -77,7 +77,8 @@ def test_spherenet_config_errors():
     with pytest.raises(ValueError, match=r"conv must be one of sphere, plain. Got 'fancy' instead."):
         SphereNetConfig(conv="fancy")
     with pytest.raises(
-        ValueError, match=r"operator must be one of linear, cosine, sigmoid, learnable. Got 'relu' instead."
+        ValueError,
+        match=r"operator must be one of linear, cosine, sigmoid, learnable, learnable-official. Got 'relu' instead.",
     ):
         SphereNetConfig(operator="relu")
     with pytest.raises(ValueError, match=r"image_size must be >= 8 for 3 stages. Got 4 instead."):
