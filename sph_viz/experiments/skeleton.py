@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from sph_viz.data.datasets import load_dataset, normalize, resolve_dataset
+from sph_viz.experiments.epoch_overlaps import EpochOverlaps
 from sph_viz.experiments.result import ExperimentResult, probe_indices, seeded
 from sph_viz.nn.gradients import GradientRecord, GradientRecorder
 from sph_viz.training.config import TrainConfig
@@ -59,6 +60,7 @@ def fit(
     train_accuracy: str = "running",
     train_eval_size: int | None = None,
     test_each_epoch: bool = False,
+    overlaps_by_epoch: bool = False,
     eval_is_train: bool = False,
     snapshots: str = "all",
     curves: bool = False,
@@ -73,10 +75,12 @@ def fit(
 
     `test_each_epoch`: evaluate the eval split after every epoch but the last (the final
     evaluation gives the last). `eval_is_train`: the eval split is the training set (no test
-    accuracy). `curves`: step-resolution curves in the extras (`CurveRecorder`, progress after
-    every step). `record_gradients_every` = k > 0: Fig. 4's gradient record in the extras.
-    `extras(model, evaluation)` adds the experiment's own arrays. `loop` goes to `train_model`
-    (should_stop, keep_states, test_last_epoch, ...).
+    accuracy). `overlaps_by_epoch`: after every epoch, the eval split's overlap counts on a τ
+    ladder and NC1 in the extras (`EpochOverlaps`; implies test_each_epoch). `curves`:
+    step-resolution curves in the extras (`CurveRecorder`, progress after every step).
+    `record_gradients_every` = k > 0: Fig. 4's gradient record in the extras. `extras(model,
+    evaluation)` adds the experiment's own arrays. `loop` goes to `train_model` (should_stop,
+    keep_states, test_last_epoch, ...).
     """
     if train_accuracy not in ("running", "eval"):
         raise ValueError(f"train_accuracy must be 'running' or 'eval'. Got {train_accuracy!r} instead.")
@@ -94,8 +98,11 @@ def fit(
     gradients = GradientRecorder(model, every=record_gradients_every) if record_gradients_every else None
     if gradients is not None or on_step is not None:
         loop["on_step"] = _both(gradients.record if gradients else None, on_step)
-    if test_each_epoch:
+    overlaps = EpochOverlaps(data.y_eval.cpu().numpy()) if overlaps_by_epoch else None
+    if test_each_epoch or overlaps is not None:
         loop |= {"test": (data.x_eval, data.y_eval), "test_last_epoch": False}
+    if overlaps is not None:
+        loop["on_test"] = lambda epoch, e: overlaps.record(epoch, e.features, e.predictions, e.accuracy)
     res = train_model(
         model,
         x,
@@ -124,6 +131,11 @@ def fit(
         n_eval = min(n_used, train_eval_size or n_used)
         train_acc = evaluate(model, x[:n_eval], y[:n_eval]).accuracy
     more = {}
+    if overlaps is not None:  # the last epoch's row is the final evaluation's
+        last = res.history[-1].epoch if res.history else None
+        if last is not None and last not in overlaps.epochs:  # (a run stopped between epochs has it)
+            overlaps.record(last, ev.features, ev.predictions, ev.accuracy)
+        more |= overlaps.arrays()
     if recorder is not None:
         more |= recorder.arrays()
     if gradients is not None:

@@ -22,6 +22,7 @@ import torch
 from plotly.offline import get_plotlyjs
 
 import sph_viz
+from sph_viz.experiments.epoch_overlaps import nc1_by_epoch, overlaps_by_epoch
 from sph_viz.experiments.result import ExperimentResult
 
 
@@ -66,7 +67,8 @@ def json_safe(value):
 
 
 def metrics_dict(result: ExperimentResult, device: str, extra: dict | None = None) -> dict:
-    """What metrics.json holds: accuracies, full config, seed, device, versions, history."""
+    """What metrics.json holds: accuracies, full config, seed, device, versions, history, and for a
+    run with the bookkeeping `overlaps_by_epoch` and `nc1_by_epoch` (`experiments.epoch_overlaps`)."""
     out = {
         "train_accuracy": result.train_accuracy,
         "config": result.config,
@@ -80,6 +82,10 @@ def metrics_dict(result: ExperimentResult, device: str, extra: dict | None = Non
     }
     if result.test_accuracy is not None:
         out["test_accuracy"] = result.test_accuracy
+    rows = overlaps_by_epoch(result.extras)  # Table 3's bookkeeping: one row per epoch and τ
+    if rows:
+        out["overlaps_by_epoch"] = rows
+        out["nc1_by_epoch"] = nc1_by_epoch(result.extras)
     out.update(extra or {})
     return json_safe(out)
 

@@ -200,6 +200,7 @@ def train_model(
     keep_states: bool = False,
     test_last_epoch: bool = True,
     targets: torch.Tensor | None = None,
+    on_test: Callable[[int, Evaluation], None] | None = None,
 ) -> TrainResult:
     """Train `model` (with `.features` and `.classifier`) on x (N, ...) / y (N,) in place.
 
@@ -207,7 +208,8 @@ def train_model(
     `config.snapshots_per_epoch` times per epoch (and once before training); with
     `keep_states` each snapshot also holds the whole state_dict (for tiny nets). `test` is
     evaluated after every epoch; with `test_last_epoch=False` not after the last one, for a
-    caller that evaluates the final model itself. `config.aux_weight` > 0 trains an
+    caller that evaluates the final model itself; `on_test(epoch, evaluation)` sees each of those
+    evaluations (features and predictions too). `config.aux_weight` > 0 trains an
     `AuxReadout` of `model.trunk` alongside, for this call only; `config.margin` > 0 margins the
     cross-entropy (`margin_cross_entropy`); `config.freeze_out` stops the model's early stages
     part-way (`FreezeOut`), and they are trainable again when this returns.
@@ -305,7 +307,12 @@ def train_model(
             if seen:
                 last = epoch == config.epochs or result.stopped
                 want_test = test is not None and (test_last_epoch or not last)
-                test_acc = evaluate(model, *test).accuracy if want_test else None
+                test_acc = None
+                if want_test:
+                    tested = evaluate(model, *test)
+                    test_acc = tested.accuracy
+                    if on_test:
+                        on_test(epoch, tested)
                 result.history.append(EpochRecord(epoch, loss_sum / seen, correct / seen, test_acc))
                 snap(epoch - 1 + seen / n)
             if result.stopped:

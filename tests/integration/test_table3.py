@@ -12,11 +12,14 @@ from cifar_files import write_cifar
 
 from models.table3 import OPERATORS_T3
 from sph_viz import overlap_stats
+from sph_viz.analysis.collapse import nc1
 from sph_viz.cli.main import main
+from sph_viz.experiments.epoch_overlaps import TAU_LADDER
 from sph_viz.experiments.result import ExperimentResult
 from sph_viz.experiments.specs import make_run_specs
 from sph_viz.experiments.table3 import run_table3, table3_model_config
 from sph_viz.reports.table3 import cached_table3_rows, markdown_table, table3_rows
+from sph_viz.results.outputs import write_run
 from sph_viz.results.store import ResultStore
 from sph_viz.results.sweep import run_sweep
 from sph_viz.training.config import TrainConfig
@@ -45,6 +48,51 @@ def test_features_are_the_last_layers_input(runs):
         logits = model.classifier(torch.from_numpy(spherized.features))
     assert (logits.argmax(1).numpy() == spherized.predictions).all()
     assert spherized.test_accuracy == (spherized.predictions == spherized.labels).mean()
+
+
+def brute_force_overlaps(features, labels, predictions, tau):
+    """# overlapping, # errors, # in label-mixing groups, from every pair's float64 cosine."""
+    x = features.astype(np.float64)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    near = x @ x.T >= 1 - tau
+    np.fill_diagonal(near, False)
+    overlapping = near.any(axis=1)
+    group = np.arange(len(x))  # connected components of the overlap graph, by flooding
+    for _ in range(len(x)):
+        new = np.where(near, group[None, :], len(x)).min(axis=1).clip(max=group)
+        if (new == group).all():
+            break
+        group = new
+    mixed = {g for g in set(group[overlapping]) if len(set(labels[group == g])) > 1}
+    unavoidable = sum(int((group == g).sum()) for g in mixed)
+    return int(overlapping.sum()), int((overlapping & (labels != predictions)).sum()), unavoidable
+
+
+def test_overlaps_and_nc1_after_every_epoch(tmp_path):
+    """Two epochs: one row per epoch and τ of the ladder in metrics.json; the last epoch's rows are
+    a float64 brute force on the run's features.npz, and its test accuracy the history's."""
+    from idx_folders import write_idx_folder
+
+    folder = str(write_idx_folder(tmp_path / "idx", 300, 200))
+    result = run_table3(
+        table3_model_config("original", folder, dim=16), replace(TINY, epochs=2), dataset=folder
+    )
+    write_run(tmp_path / "run", result, device="cpu")
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    rows = metrics["overlaps_by_epoch"]
+    assert [(r["epoch"], r["tau"]) for r in rows] == [(e, t) for e in (1, 2) for t in TAU_LADDER]
+    history = {h["epoch"]: h["test_accuracy"] for h in metrics["history"]}
+    assert all(r["test_accuracy"] == pytest.approx(history[r["epoch"]]) for r in rows)
+    with np.load(tmp_path / "run" / "features.npz") as npz:
+        f, labels, predictions = npz["features"], npz["labels"], npz["predictions"]
+    for r in rows[len(TAU_LADDER) :]:
+        assert (r["n_overlap"], r["n_error"], r["n_unavoidable"]) == brute_force_overlaps(
+            f, labels, predictions, r["tau"]
+        )
+    counts = [r["n_overlap"] for r in rows[len(TAU_LADDER) :]]
+    assert counts == sorted(counts)  # a larger τ finds every overlap a smaller one finds
+    assert [n["epoch"] for n in metrics["nc1_by_epoch"]] == [1, 2]
+    assert metrics["nc1_by_epoch"][-1]["nc1"] == pytest.approx(nc1(f, labels))
 
 
 def test_rows_equal_direct_counts(runs):
