@@ -150,8 +150,11 @@ def bench_train(seeds: list[int], from_row: int = 0, chains: tuple[str, ...] = t
         secs: list[list[float]] = [[] for _ in rows]
         for seed in seeds:
             for k, (label, model, cfg, between) in enumerate(rows):
-                res = run_vis3d(
-                    Vis3DConfig("spherized", **model), replace(cfg, seed=seed), test_each_epoch=between
+                res = run_vis3d(  # the training's code path: the overlap bookkeeping has its own bench
+                    Vis3DConfig("spherized", **model),
+                    replace(cfg, seed=seed),
+                    test_each_epoch=between,
+                    overlaps_by_epoch=False,
                 )
                 acc[k].append(res.test_accuracy * 100)
                 secs[k].append(res.train.seconds)
@@ -185,7 +188,11 @@ def bench_steps(seeds: list[int]) -> None:
             # Only the "before" rows swap in the old code path; nothing is swapped for "now".
             models.vis3d.make_trunk = before["trunk"] if label == "before" else make_trunk
             sph_viz.training.loop.keep_freed_buffers = before["keep"] if label == "before" else keep
-            res = run_vis3d(Vis3DConfig("spherized", **quick.model), replace(quick.train, seed=seed))
+            res = run_vis3d(
+                Vis3DConfig("spherized", **quick.model),
+                replace(quick.train, seed=seed),
+                overlaps_by_epoch=False,
+            )
             acc, secs = res.test_accuracy * 100, res.train.seconds
             rows[label].append((acc, secs))
             print(f"  {label} seed {seed}: test {acc:.2f} %, training {secs:.1f} s", flush=True)

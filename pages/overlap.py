@@ -11,10 +11,15 @@ from sph_viz.app.widgets import controls
 from sph_viz.data.datasets import load_dataset, resolve_dataset
 from sph_viz.data.embedding import parse_embedding
 from sph_viz.data.idx import BUNDLED_MNIST, load_image_folder
+from sph_viz.experiments.epoch_overlaps import TAU_LADDER, nearest_ladder_tau
 from sph_viz.experiments.page_fields import OVERLAP_FIELDS, OVERRIDES_GROUP
 from sph_viz.experiments.specs import make_run_specs
 from sph_viz.fields import groups
-from sph_viz.figures.overlap import make_nn_cosine_histogram, make_overlap_bar_figure
+from sph_viz.figures.overlap import (
+    make_nn_cosine_histogram,
+    make_overlap_bar_figure,
+    make_overlap_epochs_figure,
+)
 from sph_viz.figures.reports import sphere_radius
 from sph_viz.reports.format import pm
 from sph_viz.reports.table3 import table3_rows
@@ -56,6 +61,26 @@ def inspect(key, name, features, labels, predictions, images, radius=None) -> No
         neighbour_panel(key, features, labels, predictions, images)
     st.subheader("Overlapping groups")
     group_explorer(key, name, features, labels, predictions, stats, images, radius)
+
+
+def epochs_view(runs: dict) -> None:
+    """# overlapping, # errors and NC1 after every epoch, at the ladder's τ nearest the sidebar's."""
+    st.subheader("Overlap as training goes")
+    counted = {op: [r.extras for r in rs if "overlap_counts" in r.extras] for op, rs in runs.items()}
+    counted = {op: extras for op, extras in counted.items() if extras}
+    if not counted:
+        st.info(
+            "These runs were cached before Table-3 runs counted overlaps after every epoch: train them again."
+        )
+        return
+    tau = nearest_ladder_tau(v["tau"])
+    chart_with_export(make_overlap_epochs_figure(counted, tau), "overlap-by-epoch", "overlap_by_epoch_chart")
+    st.caption(
+        f"After every epoch, each run counts its test features' overlaps at τ = "
+        f"{', '.join(f'{t:g}' for t in TAU_LADDER)} and their NC1 (Papyan et al. 2020: within- over "
+        f"between-class spread, 0 when every class sits on one point). Shown: τ = {tau:g}, the one "
+        "nearest the sidebar's τ; the band is ±1 sd over the seeds."
+    )
 
 
 def table3_layer() -> None:
@@ -104,6 +129,7 @@ def table3_layer() -> None:
         "CIFAR-10, CNN-9, 160 epochs, 5 seeds. Operators trained to different accuracies are not like "
         "for like: compare the counts with the accuracy beside them."
     )
+    epochs_view(runs)
     label = st.selectbox("Inspect one run", list(found), key="overlap_t3_run")
     res = found[label]
     test = load_dataset(resolve_dataset(v["dataset"]))[1]

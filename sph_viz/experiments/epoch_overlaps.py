@@ -11,13 +11,19 @@ in its extras, for epochs e = 1..E and the ladder's τ:
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from sph_viz.analysis.collapse import nc1
 from sph_viz.overlap import overlap_stats
 
 TAU_LADDER = (1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2)  # the paper's τ = 1e-6 among them
-KEYS = ("overlap_epochs", "overlap_taus", "overlap_counts", "overlap_test_accuracy", "nc1")
+
+
+def nearest_ladder_tau(tau: float) -> float:
+    """The ladder's τ nearest to tau on a log scale."""
+    return min(TAU_LADDER, key=lambda t: abs(math.log10(t) - math.log10(tau)))
 
 
 class EpochOverlaps:

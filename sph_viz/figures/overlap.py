@@ -88,3 +88,64 @@ def compute_direction_pca(features: np.ndarray, n_components: int = 3) -> tuple[
     if k < n_components:  # fewer dimensions than drawn: pad with zeros
         coords = np.pad(coords, ((0, 0), (0, n_components - k)))
     return coords, np.pad(pca.explained_variance_ratio_, (0, n_components - k))
+
+
+EPOCH_PANELS = (("# overlapping", 0), ("# errors among them", 1), ("NC1", None))
+_PALETTE = ("#4c78a8", "#e45756", "#54a24b", "#f58518", "#b279a2", "#72b7b2", "#ff9da6", "#9d755d")
+
+
+def make_overlap_epochs_figure(runs: dict[str, list[dict]], tau: float) -> go.Figure:
+    """Overlap as training goes: per operator (its runs' extras from `EpochOverlaps`), the mean over
+    seeds of # overlapping and # errors at the ladder's `tau`, and NC1, against epoch; a band of
+    ±1 sd where there are several seeds."""
+    fig = make_subplots(rows=1, cols=3, subplot_titles=[name for name, _ in EPOCH_PANELS])
+    for i, (operator, extras) in enumerate(runs.items()):
+        color = _PALETTE[i % len(_PALETTE)]
+        epochs = np.asarray(extras[0]["overlap_epochs"])
+        j = int(np.flatnonzero(np.isclose(np.asarray(extras[0]["overlap_taus"]), tau))[0])
+        for col, (_, k) in enumerate(EPOCH_PANELS, start=1):
+            values = np.stack(
+                [
+                    np.asarray(e["nc1"], float) if k is None else np.asarray(e["overlap_counts"])[:, j, k]
+                    for e in extras
+                ]
+            ).astype(float)
+            mean, sd = values.mean(axis=0), values.std(axis=0)
+            if len(values) > 1:
+                fig.add_trace(
+                    go.Scatter(
+                        x=np.concatenate([epochs, epochs[::-1]]),
+                        y=np.concatenate([mean + sd, (mean - sd)[::-1]]),
+                        fill="toself",
+                        fillcolor=color,
+                        opacity=0.2,
+                        line={"width": 0},
+                        hoverinfo="skip",
+                        showlegend=False,
+                        legendgroup=operator,
+                    ),
+                    row=1,
+                    col=col,
+                )
+            fig.add_trace(
+                go.Scatter(
+                    x=epochs,
+                    y=mean,
+                    mode="lines+markers",
+                    name=f"{operator} ({len(values)} seed{'s' * (len(values) > 1)})",
+                    line={"color": color},
+                    legendgroup=operator,
+                    showlegend=col == 1,
+                ),
+                row=1,
+                col=col,
+            )
+    fig.update_xaxes(title_text="epoch", dtick=1)
+    fig.update_yaxes(type="log", row=1, col=3)
+    fig.update_layout(
+        title=f"Overlap as training goes: test features, τ = {tau:g} (mean over seeds)",
+        font=FONT,
+        height=HEIGHT["chart"],
+        margin={"l": 60, "r": 10, "t": 80, "b": 50},
+    )
+    return legible(fig)

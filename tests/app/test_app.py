@@ -167,6 +167,21 @@ def test_overlap_page_on_the_table3_layer_equals_the_core(fresh_app, inject, tab
         assert row["# ovlp"] == f"{e.n_ovlp[0]:.1f} ± {e.n_ovlp[1]:.1f}"
         assert row["test acc %"] == f"{e.test_acc[0]:.2f} ± {e.test_acc[1]:.2f}"
     assert runs["spherization"][0].features.shape == (TINY_TEST, 257)  # the 256-D layer, on the sphere
+    # overlap as training goes: at the ladder's τ nearest the page's (1e-3), each run's own counts
+    fig = next(f for f in figures(at) if title(f).startswith("Overlap as training goes"))
+    assert "τ = 0.001" in title(fig)
+    for op, (r,) in runs.items():
+        lines = [
+            t
+            for t in fig["data"]
+            if t.get("name") == f"{op} (1 seed)" or (t.get("legendgroup") == op and t.get("mode"))
+        ]
+        counts = r.extras["overlap_counts"][:, list(r.extras["overlap_taus"]).index(1e-3)]
+        assert [list(decode(t["y"])) for t in lines] == [
+            list(counts[:, 0]),
+            list(counts[:, 1]),
+            list(r.extras["nc1"]),
+        ]
 
 
 def spherized_page(apps, inject, vis3d_results, tiny_folder):

@@ -8,6 +8,8 @@ import torch
 
 from models.toy import ToyConfig, make_toy_model
 from models.vis3d import Vis3DConfig
+from sph_viz import overlap_stats
+from sph_viz.analysis.collapse import nc1
 from sph_viz.data.idx import load_image_folder
 from sph_viz.data.toy import make_toy_data
 from sph_viz.experiments.result import seeded
@@ -113,9 +115,28 @@ def test_vis3d_dry_run_on_a_small_folder(small_mnist):
         and res.config["model"]["head"] == "spherized"
     )
     assert res.labels.tolist() == load_image_folder(small_mnist)["test"].labels.tolist()
-    # the test set is evaluated once, at the end: no pass between epochs
-    assert [h.test_accuracy for h in res.train.history] == [None, res.test_accuracy]
+    # the overlap bookkeeping: the test set after every epoch, counted on the τ ladder, with NC1
+    first, last = (h.test_accuracy for h in res.train.history)
+    assert last == res.test_accuracy and first is not None
+    assert res.extras["overlap_epochs"].tolist() == [1, 2]
+    assert res.extras["overlap_test_accuracy"].tolist() == [first, last]
+    taus = res.extras["overlap_taus"].tolist()
+    for j, tau in enumerate(taus):
+        s = overlap_stats(res.features, res.labels, res.predictions, tau)
+        assert res.extras["overlap_counts"][-1, j].tolist() == [s.n_overlap, s.n_error, s.n_unavoidable]
+    assert res.extras["nc1"][-1] == pytest.approx(nc1(res.features, res.labels))
     assert res.train_accuracy == res.train.history[-1].accuracy  # what training measured: no second pass
+    # and it changes nothing the training computes: without it, the test set is evaluated once
+    plain = run_vis3d(
+        Vis3DConfig("spherized"), cfg, data_dir=small_mnist, probe_size=50, overlaps_by_epoch=False
+    )
+    assert [h.test_accuracy for h in plain.train.history] == [None, res.test_accuracy]
+    np.testing.assert_array_equal(plain.features, res.features)
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(plain.model.state_dict().values(), res.model.state_dict().values(), strict=True)
+    )
+    assert "overlap_counts" not in plain.extras
     assert len(res.train.snapshots) == 7 and res.train.snapshots[0].features.shape == (50, 3)
     assert np.bincount(res.labels[res.probe_indices]).min() >= 1  # every class in the probe
 
