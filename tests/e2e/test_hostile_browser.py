@@ -5,8 +5,6 @@ is shared with test_hostile.py (built once per session).
 """
 
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -15,32 +13,18 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from browser_helpers import ARGS, CHROMIUM
 from hostile_inputs import PAYLOAD, model_bomb_file
+from servers import free_port
 
 from models.vis3d import CNNVis3D, Vis3DConfig
 from sph_viz.results.checkpoints import MAX_MODEL_BYTES, inflated_limit
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(
     not Path(CHROMIUM).exists(), reason="Chromium not installed (apt-get install chromium)"
 )
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 GIB = 2**30
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
