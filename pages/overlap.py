@@ -7,6 +7,7 @@ from sph_viz.app.exports import chart_with_export
 from sph_viz.app.overlap_views import cached_stats, group_explorer, neighbour_panel, stats_row
 from sph_viz.app.runs import head_specs, job_panel, lookup, pending_runs, show_job_errors, start_training
 from sph_viz.app.state import config_controls, init_state_from_url, show_url_notes, sync_url
+from sph_viz.app.text import plain
 from sph_viz.app.widgets import controls
 from sph_viz.data.datasets import load_dataset, resolve_dataset
 from sph_viz.data.embedding import parse_embedding
@@ -61,6 +62,16 @@ def inspect(key, name, features, labels, predictions, images, radius=None) -> No
         neighbour_panel(key, features, labels, predictions, images)
     st.subheader("Overlapping groups")
     group_explorer(key, name, features, labels, predictions, stats, images, radius)
+
+
+def overrides_text() -> str:
+    """The training overrides in effect (a field of the overrides group that is not 0), as text."""
+    shown = [
+        f"{f.title} = {v[f.name]:,}"
+        for f in OVERLAP_FIELDS
+        if f.group == OVERRIDES_GROUP and not f.keeps(v.get(f.name))
+    ]
+    return f" with {', '.join(shown)} instead of the preset's" if shown else ""
 
 
 def epochs_view(runs: dict) -> None:
@@ -122,10 +133,12 @@ def table3_layer() -> None:
                 "paper: # err": f"{p['n_err'][0]:.0f}" if p else "-",
             }
         )
-    # a real HTML table (at most eight rows): readable on a projector, by a screen reader and by tests
-    st.table(rows, hide_index=True)
+    # a real HTML table (at most eight rows): readable on a projector, by a screen reader and by tests;
+    # st.table renders Markdown in its headers, so "# ovlp" is escaped to stay the paper's text
+    st.table([{plain(k): value for k, value in row.items()} for row in rows], hide_index=True)
     st.caption(
-        f"Measured: {v['dataset']}, {v['recipe']} preset, mean ± std over the seeds in the cache. Paper: "
+        f"Measured: {v['dataset']}, {v['recipe']} preset{overrides_text()}, mean ± std over the seeds in "
+        "the cache. Paper: "
         "CIFAR-10, CNN-9, 160 epochs, 5 seeds. Operators trained to different accuracies are not like "
         "for like: compare the counts with the accuracy beside them."
     )

@@ -164,9 +164,11 @@ def test_overlap_page_on_the_table3_layer_equals_the_core(fresh_app, inject, tab
     assert list(table["operator"]) == ["original", "spherization"]
     for _, row in table.iterrows():
         e = expected[row["operator"]]
-        assert row["# ovlp"] == f"{e.n_ovlp[0]:.1f} ± {e.n_ovlp[1]:.1f}"
+        assert row[r"\# ovlp"] == f"{e.n_ovlp[0]:.1f} ± {e.n_ovlp[1]:.1f}"  # escaped: not a heading
         assert row["test acc %"] == f"{e.test_acc[0]:.2f} ± {e.test_acc[1]:.2f}"
     assert runs["spherization"][0].features.shape == (TINY_TEST, 257)  # the 256-D layer, on the sphere
+    caption = " ".join(c.value for c in at.caption)  # the overrides in effect, beside the preset
+    assert "fast preset with training images = 64 instead of the preset's" in caption  # max_samples=64
     # overlap as training goes: at the ladder's τ nearest the page's (1e-3), each run's own counts
     fig = next(f for f in figures(at) if title(f).startswith("Overlap as training goes"))
     assert "τ = 0.001" in title(fig)

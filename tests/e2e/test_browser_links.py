@@ -25,6 +25,16 @@ def test_overlap_page_trains_and_tabulates_the_table3_layer(deep_link, server, s
     assert header[:4] == ["operator", "role", "seeds", "test acc %"]
     assert [r[0] for r in rows] == ["original", "spherization"]
     assert all(r[2] == "0, 1" for r in rows)  # both seeds trained and counted
+    # the paper's column names as text, not Markdown headings ("# ovlp" once showed as a big "ovlp")
+    assert header[4:10] == [
+        "# ovlp",
+        "# err",
+        "# unavoidable",
+        "paper: test acc %",
+        "paper: # ovlp",
+        "paper: # err",
+    ]
+    assert table.locator("thead h1, thead h2, thead h3").count() == 0
     paper = header.index("paper: # err")
     assert rows[1][paper] == "0"  # the paper's spherization row beside the measured one
     for r in rows:  # "mean ± std" cells (AppTest checks them against the core's table3_rows)
