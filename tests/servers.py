@@ -20,12 +20,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@contextlib.contextmanager
-def serve(cache_dir: Path):
-    """A real `streamlit run app.py` on a free port of 127.0.0.1; yields its URL."""
-    port = free_port()
-    env = {**os.environ, "SPH_VIZ_CACHE_DIR": str(cache_dir)}
-    cmd = [
+def streamlit_command(port: int) -> list[str]:
+    """`streamlit run app.py` headless on 127.0.0.1:port, no usage stats, no file watcher."""
+    return [
         sys.executable,
         "-m",
         "streamlit",
@@ -42,6 +39,14 @@ def serve(cache_dir: Path):
         "--server.fileWatcherType",
         "none",
     ]
+
+
+@contextlib.contextmanager
+def serve(cache_dir: Path):
+    """A real `streamlit run app.py` on a free port of 127.0.0.1; yields its URL."""
+    port = free_port()
+    env = {**os.environ, "SPH_VIZ_CACHE_DIR": str(cache_dir)}
+    cmd = streamlit_command(port)
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30

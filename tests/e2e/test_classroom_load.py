@@ -14,12 +14,11 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from servers import free_port
+from servers import free_port, streamlit_command
 from st_client import Session
 
 from sph_viz.results.store import decode_result
@@ -33,16 +32,7 @@ ACCURACY = re.compile(r"test accuracy \*\*([\d.]+%)\*\*")
 def start_server(cache: Path) -> tuple[subprocess.Popen, str, Path]:
     port = free_port()
     log = cache.parent / "server.log"
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
-    cmd += [
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--browser.gatherUsageStats",
-        "false",
-    ]
-    cmd += ["--server.fileWatcherType", "none"]
+    cmd = streamlit_command(port)
     env = {**os.environ, "SPH_VIZ_CACHE_DIR": str(cache), "SPH_VIZ_MAX_TRAININGS": "1"}
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log.open("w"))
     return proc, f"http://127.0.0.1:{port}", log
