@@ -6,6 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from sph_viz.figures.spherenet import variant_color
 from sph_viz.figures.style import FONT, HEIGHT, legible
 from sph_viz.overlap import OverlapStats
 
@@ -91,7 +92,6 @@ def compute_direction_pca(features: np.ndarray, n_components: int = 3) -> tuple[
 
 
 EPOCH_PANELS = (("# overlapping", 0), ("# errors among them", 1), ("NC1", None))
-_PALETTE = ("#4c78a8", "#e45756", "#54a24b", "#f58518", "#b279a2", "#72b7b2", "#ff9da6", "#9d755d")
 
 
 def make_overlap_epochs_figure(runs: dict[str, list[dict]], tau: float) -> go.Figure:
@@ -100,7 +100,7 @@ def make_overlap_epochs_figure(runs: dict[str, list[dict]], tau: float) -> go.Fi
     ±1 sd where there are several seeds."""
     fig = make_subplots(rows=1, cols=3, subplot_titles=[name for name, _ in EPOCH_PANELS])
     for i, (operator, extras) in enumerate(runs.items()):
-        color = _PALETTE[i % len(_PALETTE)]
+        color = variant_color(i)  # the SphereNet curves' palette: one colour per compared variant
         epochs = np.asarray(extras[0]["overlap_epochs"])
         j = int(np.flatnonzero(np.isclose(np.asarray(extras[0]["overlap_taus"]), tau))[0])
         for col, (_, k) in enumerate(EPOCH_PANELS, start=1):
